@@ -1,0 +1,25 @@
+// Binary encoding of events (the `events` column family values).
+// Layout and versioning: docs/event-format.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "engine/event.h"
+#include "engine/wire.h"
+
+namespace ctxd::engine {
+
+inline constexpr uint8_t kEventFormatVersion = 1;
+
+// Appends the encoding of `event` (with its trailing CRC-32C) to `out`.
+void EncodeEvent(const Event& event, std::string* out);
+// kCorruption on a bad checksum, unknown version or malformed bytes.
+StatusOr<Event> DecodeEvent(std::string_view bytes);
+
+// Single changes, shared with the snapshot codec.
+void EncodeChange(const Change& change, ByteWriter& w);
+bool DecodeChange(ByteReader& r, Change* change);
+
+}  // namespace ctxd::engine

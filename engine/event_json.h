@@ -1,0 +1,21 @@
+// The JSON form of an event, used on the wire, in /v1/events and in NDJSON
+// exports. Values are embedded as JSON, not strings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/event.h"
+
+namespace ctxd::engine {
+
+// {"seq":..,"ts":"..","type":"..","actor":..,"session":..,"command_id":..,
+//  "changes":[{"op":"ctx.put","key":..,"value":..,"old":..},..], ...}
+std::string EventToJson(const Event& event);
+
+// RFC 3339 UTC with microseconds: "2026-11-22T22:21:41.123456Z".
+std::string FormatTimestamp(int64_t ts_us);
+// Parses RFC 3339 (any offset, optional fraction); false when malformed.
+bool ParseTimestamp(std::string_view text, int64_t* ts_us);
+
+}  // namespace ctxd::engine

@@ -1,0 +1,47 @@
+// Little binary writer/reader used by the event and snapshot codecs:
+// LEB128 varints, fixed little-endian u32, length-prefixed strings.
+// Formats built on it are described in docs/event-format.md and
+// docs/snapshot-format.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ctxd::engine {
+
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::string* out) : out_(out) {}
+  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void Varint(uint64_t v);
+  void SignedVarint(int64_t v);  // zigzag
+  void Fixed32(uint32_t v);
+  void Str(std::string_view s);
+  std::string* out() { return out_; }
+
+ private:
+  std::string* out_;
+};
+
+// Each read returns false (and leaves the reader failed) on truncated or
+// malformed input; nothing reads past the end.
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) : in_(in) {}
+  bool U8(uint8_t* v);
+  bool Varint(uint64_t* v);
+  bool SignedVarint(int64_t* v);
+  bool Fixed32(uint32_t* v);
+  bool Str(std::string* s);
+  bool empty() const { return in_.empty(); }
+  size_t remaining() const { return in_.size(); }
+
+ private:
+  std::string_view in_;
+};
+
+// CRC-32C (Castagnoli) of `data`.
+uint32_t Crc32c(std::string_view data);
+
+}  // namespace ctxd::engine
