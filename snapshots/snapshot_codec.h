@@ -1,0 +1,21 @@
+// Serializes the full engine State (context, sessions, graphs, undo/redo
+// stacks, saves and the dedupe table) to bytes and back.
+// Layout and versioning: docs/snapshot-format.md. Deterministic: equal
+// states encode to identical bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "engine/state.h"
+
+namespace ctxd::snapshots {
+
+inline constexpr uint8_t kSnapshotFormatVersion = 1;
+
+std::string EncodeState(const engine::State& state);
+// kCorruption when the bytes are malformed, truncated or of an unknown version.
+StatusOr<engine::State> DecodeState(std::string_view bytes);
+
+}  // namespace ctxd::snapshots

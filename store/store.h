@@ -1,0 +1,142 @@
+// Store: ties the layers together. It validates each command against the
+// current state, appends its event durably, applies it and publishes it.
+//
+// Write path (single writer, DESIGN.md "Durability"): Submit() queues a
+// command; one writer thread drains everything queued, executes each command
+// against the state (under the state lock), writes all resulting events and
+// their index entries in ONE synced RocksDB WriteBatch (group commit), then
+// publishes the events and fires the completions. Submissions keep queueing
+// while a batch is being written, so the next batch fills during the fsync.
+// If the write fails, every command of the batch fails with kUnavailable and
+// the state is rebuilt from the log (the engine is deterministic), so it is
+// exactly as before the batch.
+//
+// Reads run under a shared lock on the in-memory state. The writer applies a
+// batch before its fsync returns, so a read may observe events up to
+// state().head_seq, of which only those <= durable_seq() are durable; a
+// caller that must not reveal undurable data waits for durable_seq().
+//
+// Thread safety: every public method is safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/command.h"
+#include "engine/event.h"
+#include "engine/state.h"
+#include "log/event_log.h"
+#include "snapshots/snapshotter.h"
+
+namespace ctxd::store {
+
+struct StoreOptions {
+  std::string dir = "./ctxd-data";
+  bool sync = true;  // false = --durability=async: no fsync per batch
+  snapshots::SnapshotPolicy snapshots;
+  engine::EngineLimits limits;
+  size_t max_batch = 4096;  // commands per group commit
+  void* env = nullptr;      // test hook: a rocksdb::Env* (fault injection)
+};
+
+class Store {
+ public:
+  using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
+  // Runs on the writer thread after each durable batch, in seq order; must be quick.
+  using CommitListener = std::function<void(const std::vector<engine::Event>& events)>;
+
+  // Opens the log and recovers the state (newest snapshot + replay).
+  static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();  // Close()
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Queues `command`; `done` runs on the writer thread once the command is
+  // durable (or refused). After Close() it fails with kUnavailable.
+  void Submit(engine::Command command, Completion done);
+  // Submit and wait.
+  StatusOr<engine::CommandResult> Execute(engine::Command command);
+
+  // Runs `fn(const engine::State&)` under the shared state lock.
+  template <typename Fn>
+  auto Read(Fn&& fn) const {
+    std::shared_lock lock(state_mu_);
+    return fn(state_);
+  }
+
+  // Builds the graph.restore command that brings `session` back to save
+  // `name` (or to `seq` when name is empty).
+  StatusOr<engine::Command> MakeRestore(const std::string& session, const std::string& name, uint64_t seq);
+  // The state after event `seq` (point-in-time reads).
+  StatusOr<engine::State> StateAt(uint64_t seq) const;
+  // Events of `key` (context) with seq >= from, ascending, at most `limit`.
+  StatusOr<std::vector<engine::Event>> KeyHistory(const std::string& key, uint64_t from, uint64_t limit) const;
+  // Events of node `node` in `session`, ascending.
+  StatusOr<std::vector<engine::Event>> NodeHistory(const std::string& session, const std::string& node,
+                                                   uint64_t from, uint64_t limit) const;
+  StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
+
+  void AddCommitListener(CommitListener fn);
+  uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }
+  const std::string& store_id() const { return log_->store_id(); }
+  log::EventLog& event_log() { return *log_; }
+  snapshots::Snapshotter& snapshotter() { return *snapshotter_; }
+  const engine::EngineLimits& limits() const { return options_.limits; }
+
+  // Stops accepting commands, commits everything already queued, stops the
+  // writer and the snapshotter. Idempotent.
+  void Close();
+
+  // Index prefixes (docs/event-format.md).
+  static std::string KeyIndexPrefix(std::string_view key);
+  static std::string NodeIndexPrefix(std::string_view session, std::string_view node);
+  static std::string SessionIndexPrefix(std::string_view session);
+
+ private:
+  struct Submission {
+    engine::Command command;
+    Completion done;
+  };
+  struct Batch;
+
+  Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, engine::State state);
+  void WriterLoop();
+  std::vector<Submission> TakePending();
+  void ExecuteBatch(Batch& batch);
+  void CommitBatch(Batch& batch);
+  void RecoverAfterFailedWrite();
+  StatusOr<std::vector<engine::Event>> ReadIndexedEvents(const std::string& prefix, uint64_t from,
+                                                         uint64_t limit) const;
+
+  // Constant after construction.
+  const StoreOptions options_;
+  std::unique_ptr<log::EventLog> log_;
+  std::unique_ptr<snapshots::Snapshotter> snapshotter_;
+
+  // The state: written by the writer thread only, read under a shared lock.
+  mutable std::shared_mutex state_mu_;
+  engine::State state_;  // guarded by state_mu_
+  std::atomic<uint64_t> durable_seq_{0};
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<Submission> pending_;  // guarded by queue_mu_
+  bool closing_ = false;             // guarded by queue_mu_
+
+  std::mutex listeners_mu_;
+  std::vector<CommitListener> listeners_;  // guarded by listeners_mu_
+
+  std::once_flag close_once_;
+  std::thread writer_;  // started last
+};
+
+}  // namespace ctxd::store
