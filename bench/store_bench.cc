@@ -1,0 +1,234 @@
+// Core benchmarks: durable group-commit append, engine apply, replay,
+// snapshot write/load and memory per key. Results: docs/benchmarks.md.
+//
+//   build/bin/store_bench --benchmark_counters_tabular=true
+//
+// Data goes to $CTXD_BENCH_DIR (default /tmp): the durable figures are
+// those of that file system's fsync.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "bench/bench_util.h"
+#include "engine/engine.h"
+#include "engine/event_codec.h"
+#include "snapshots/recovery.h"
+#include "snapshots/snapshot_codec.h"
+#include "store/store.h"
+
+namespace ctxd::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string BenchDir(const std::string& name) {
+  const char* base = std::getenv("CTXD_BENCH_DIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/ctxd-bench-" + name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+engine::Command SetCommand(uint64_t n, const std::string& value) {
+  engine::Command command;
+  command.actor = "bench";
+  command.command_id = std::to_string(n);
+  command.body = engine::SetContext{"key-" + std::to_string(n % 100000), value, std::nullopt};
+  return command;
+}
+
+// N submitters each run synchronous durable sets (100-byte values) for a
+// fixed time; reports acknowledged sets/s and the latency percentiles.
+void BM_DurableAppend(benchmark::State& state) {
+  const int submitters = static_cast<int>(state.range(0));
+  const std::string dir = BenchDir("append");
+  store::StoreOptions options;
+  options.dir = dir;
+  options.snapshots.every_events = 0;
+  auto store = std::move(store::Store::Open(options)).value();
+  const std::string value = JsonValueOfSize(100);
+  for (auto _ : state) {
+    std::atomic<uint64_t> next{0};
+    std::vector<std::vector<double>> latencies(submitters);
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < submitters; ++t) {
+      threads.emplace_back([&, t] {
+        while (Clock::now() < deadline) {
+          const auto sent = Clock::now();
+          auto r = store->Execute(SetCommand(next++, value));
+          if (!r.ok()) std::abort();
+          latencies[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::vector<double> all;
+    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    state.counters["sets/s"] = static_cast<double>(all.size()) / seconds;
+    state.counters["p50_us"] = Percentile(all, 50);
+    state.counters["p99_us"] = Percentile(all, 99);
+    state.counters["events/fsync"] = static_cast<double>(all.size()) / static_cast<double>(std::max<uint64_t>(1, store->durable_seq()));
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_DurableAppend)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// Raw fsync rate of the same file system, for comparison: append 100 bytes + fdatasync.
+void BM_RawAppendFdatasync(benchmark::State& state) {
+  const std::string dir = BenchDir("raw");
+  std::filesystem::create_directories(dir);
+  FILE* f = std::fopen((dir + "/raw.log").c_str(), "w");
+  const std::string record(100, 'r');
+  for (auto _ : state) {
+    std::fwrite(record.data(), 1, record.size(), f);
+    std::fflush(f);
+    ::fdatasync(::fileno(f));
+  }
+  std::fclose(f);
+  state.counters["syncs/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_RawAppendFdatasync)->MinTime(2.0)->UseRealTime();
+
+// Engine: execute + apply one context set (no I/O).
+void BM_EngineApply(benchmark::State& state) {
+  engine::State engine_state;
+  const std::string value = JsonValueOfSize(100);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    auto outcome = engine::Execute(engine_state, SetCommand(n, value + std::to_string(n)), 1);
+    benchmark::DoNotOptimize(outcome);
+    ++n;
+  }
+  state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EngineApply);
+
+// A log of `events` context sets over `keys` distinct keys, written without fsync.
+std::unique_ptr<log::EventLog> BuildLog(const std::string& dir, uint64_t events, uint64_t keys) {
+  auto log = std::move(log::EventLog::Open(dir, {})).value();
+  engine::State state;
+  const std::string value = JsonValueOfSize(100);
+  std::vector<log::LogRecord> batch;
+  for (uint64_t n = 0; n < events; ++n) {
+    engine::Command command = SetCommand(n, value);
+    std::get<engine::SetContext>(command.body).key = "key-" + std::to_string(n % keys);
+    std::get<engine::SetContext>(command.body).value = "\"" + std::to_string(n) + value.substr(1);
+    auto outcome = engine::Execute(state, command, static_cast<int64_t>(n));
+    log::LogRecord record{outcome->event->seq, {}, {}};
+    engine::EncodeEvent(*outcome->event, &record.payload);
+    batch.push_back(std::move(record));
+    if (batch.size() == 1000) {
+      if (!log->Append(batch, false).ok()) std::abort();
+      batch.clear();
+    }
+  }
+  if (!batch.empty() && !log->Append(batch, false).ok()) std::abort();
+  return log;
+}
+
+// Replay of 1M events from the log into an empty state.
+void BM_Replay(benchmark::State& state) {
+  const uint64_t events = static_cast<uint64_t>(state.range(0));
+  const std::string dir = BenchDir("replay");
+  auto log = BuildLog(dir, events, 100000);
+  for (auto _ : state) {
+    engine::State replayed;
+    if (!snapshots::ReplayInto(*log, replayed, events).ok()) std::abort();
+    benchmark::DoNotOptimize(replayed);
+  }
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events * state.iterations()), benchmark::Counter::kIsRate);
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_Replay)->Arg(1'000'000)->Iterations(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// A state with `keys` distinct keys of 100-byte values.
+engine::State StateWithDistinctKeys(uint64_t keys) {
+  engine::State state;
+  const std::string value = JsonValueOfSize(100);
+  for (uint64_t n = 0; n < keys; ++n) {
+    engine::Command command = SetCommand(n, value);
+    std::get<engine::SetContext>(command.body).key = "key-" + std::to_string(n);
+    (void)engine::Execute(state, command, static_cast<int64_t>(n));
+  }
+  return state;
+}
+
+// Memory held by the state per 1M keys of 100-byte values (RSS delta).
+void BM_MemoryPerMillionKeys(benchmark::State& state) {
+  for (auto _ : state) {
+    const uint64_t before = ResidentBytes();
+    engine::State big = StateWithDistinctKeys(1'000'000);
+    benchmark::DoNotOptimize(big);
+    state.counters["MiB/1M keys"] = static_cast<double>(ResidentBytes() - before) / (1 << 20);
+  }
+}
+BENCHMARK(BM_MemoryPerMillionKeys)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Snapshot write (encode + store) and load (read + decode) of 1M keys.
+void BM_SnapshotWrite(benchmark::State& state) {
+  const std::string dir = BenchDir("snapwrite");
+  auto log = std::move(log::EventLog::Open(dir, {})).value();
+  const engine::State big = StateWithDistinctKeys(1'000'000);
+  uint64_t bytes = 0;
+  for (auto _ : state) {
+    const std::string encoded = snapshots::EncodeState(big);
+    bytes = encoded.size();
+    if (!log->PutSnapshot(big.head_seq, encoded).ok()) std::abort();
+  }
+  state.counters["MiB"] = static_cast<double>(bytes) / (1 << 20);
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SnapshotWrite)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_SnapshotLoad(benchmark::State& state) {
+  const std::string dir = BenchDir("snapload");
+  auto log = std::move(log::EventLog::Open(dir, {})).value();
+  {
+    engine::State big = StateWithDistinctKeys(1'000'000);
+    if (!log->PutSnapshot(big.head_seq, snapshots::EncodeState(big)).ok()) std::abort();
+  }
+  for (auto _ : state) {
+    auto decoded = snapshots::DecodeState(log->ReadSnapshot(1'000'000).value());
+    if (!decoded.ok()) std::abort();
+    benchmark::DoNotOptimize(decoded);
+  }
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SnapshotLoad)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Restart (Store::Open) of a 1M-event store with a snapshot near its head.
+void BM_RestartWithSnapshot(benchmark::State& state) {
+  const std::string dir = BenchDir("restart");
+  {
+    auto log = BuildLog(dir, 1'000'000, 1'000'000);
+    auto rebuilt = snapshots::RebuildState(*log, {}, 990'000);
+    if (!log->PutSnapshot(990'000, snapshots::EncodeState(*rebuilt)).ok()) std::abort();
+  }
+  for (auto _ : state) {
+    store::StoreOptions options;
+    options.dir = dir;
+    options.snapshots.every_events = 0;
+    auto store = store::Store::Open(options);
+    if (!store.ok()) std::abort();
+    state.PauseTiming();
+    store->reset();
+    state.ResumeTiming();
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_RestartWithSnapshot)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace ctxd::bench
+
+BENCHMARK_MAIN();

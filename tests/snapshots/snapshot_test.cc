@@ -1,0 +1,137 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/engine.h"
+#include "engine/event_codec.h"
+#include "log/event_log.h"
+#include "snapshots/recovery.h"
+#include "snapshots/snapshot_codec.h"
+#include "snapshots/snapshotter.h"
+#include "tests/store/random_commands.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace ctxd::snapshots {
+namespace {
+
+// Runs `n` random commands against `state`, appending each event to `log`
+// (when given) with ts = seq * 1000.
+void RunRandom(engine::State& state, int n, log::EventLog* log = nullptr, uint32_t seed = 7) {
+  testutil::RandomCommands gen(seed, 5, 20);
+  for (int i = 0; i < n; ++i) {
+    auto command = gen.Next(state);
+    auto outcome = engine::Execute(state, command, static_cast<int64_t>(state.head_seq + 1) * 1000);
+    if (!outcome.ok() || !outcome->event || !log) continue;
+    log::LogRecord record{outcome->event->seq, {}, {}};
+    engine::EncodeEvent(*outcome->event, &record.payload);
+    ASSERT_TRUE(log->Append({record}, false).ok());
+  }
+}
+
+std::unique_ptr<log::EventLog> OpenLog(const std::string& dir) {
+  auto log = log::EventLog::Open(dir, {});
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return std::move(log).value();
+}
+
+TEST(SnapshotCodecTest, RoundTripsARichState) {
+  engine::State state;
+  RunRandom(state, 3000);
+  ASSERT_FALSE(state.context.empty());
+  ASSERT_FALSE(state.sessions.empty());
+  const std::string bytes = EncodeState(state);
+  auto decoded = DecodeState(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(*decoded == state);
+  EXPECT_EQ(EncodeState(*decoded), bytes);
+}
+
+TEST(SnapshotCodecTest, EqualStatesEncodeIdentically) {
+  engine::State a, b;
+  RunRandom(a, 500, nullptr, 3);
+  RunRandom(b, 500, nullptr, 3);
+  EXPECT_EQ(EncodeState(a), EncodeState(b));
+}
+
+TEST(SnapshotCodecTest, TruncatedOrForeignBytesAreCorruption) {
+  engine::State state;
+  RunRandom(state, 200);
+  const std::string bytes = EncodeState(state);
+  for (size_t cut : {size_t{0}, size_t{1}, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_EQ(DecodeState(bytes.substr(0, cut)).status().code(), StatusCode::kCorruption) << cut;
+  }
+  EXPECT_EQ(DecodeState(bytes + "x").status().code(), StatusCode::kCorruption);
+  std::string newer = bytes;
+  newer[0] = static_cast<char>(kSnapshotFormatVersion + 1);
+  EXPECT_EQ(DecodeState(newer).status().code(), StatusCode::kCorruption);
+}
+
+TEST(RecoveryTest, RebuildStateAtEverySeqMatchesTheLiveStateThen) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  engine::State live;
+  std::vector<std::string> encoded{EncodeState(live)};
+  testutil::RandomCommands gen(11, 3, 10);
+  while (live.head_seq < 120) {
+    auto outcome = engine::Execute(live, gen.Next(live), static_cast<int64_t>(live.head_seq + 1) * 1000);
+    if (!outcome.ok() || !outcome->event) continue;
+    log::LogRecord record{outcome->event->seq, {}, {}};
+    engine::EncodeEvent(*outcome->event, &record.payload);
+    ASSERT_TRUE(log->Append({record}, false).ok());
+    encoded.push_back(EncodeState(live));
+    if (live.head_seq % 40 == 0) ASSERT_TRUE(log->PutSnapshot(live.head_seq, encoded.back()).ok());
+  }
+  for (uint64_t seq = 0; seq <= 120; ++seq) {
+    auto state = RebuildState(*log, {}, seq);
+    ASSERT_TRUE(state.ok()) << state.status().ToString();
+    EXPECT_EQ(EncodeState(*state), encoded[seq]) << "seq " << seq;
+  }
+  EXPECT_EQ(RebuildState(*log, {}, 121).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RecoveryTest, SeqAtTimeFindsTheLastEventAtOrBeforeATime) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  engine::State state;
+  RunRandom(state, 400, log.get());
+  const uint64_t head = log->head_seq();
+  ASSERT_GT(head, 10u);
+  EXPECT_EQ(SeqAtTime(*log, 0).value(), 0u);
+  EXPECT_EQ(SeqAtTime(*log, 1000).value(), 1u);
+  EXPECT_EQ(SeqAtTime(*log, 5500).value(), 5u);
+  EXPECT_EQ(SeqAtTime(*log, 1'000'000'000).value(), head);
+}
+
+TEST(SnapshotterTest, WritesEveryNEventsAndKeepsTheNewest) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  SnapshotPolicy policy;
+  policy.every_events = 50;
+  policy.keep = 2;
+  Snapshotter snapshotter(*log, {}, policy);
+  engine::State state;
+  while (state.head_seq < 260) {
+    const uint64_t before = state.head_seq;
+    RunRandom(state, 10, log.get(), static_cast<uint32_t>(before));
+    snapshotter.OnCommitted(log->head_seq());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (snapshotter.last_snapshot_seq() < 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(snapshotter.last_snapshot_seq(), 200u);
+  auto list = log->ListSnapshots();
+  ASSERT_TRUE(list.ok());
+  EXPECT_LE(list->size(), 2u);
+  for (const auto& info : *list) {
+    auto decoded = DecodeState(log->ReadSnapshot(info.seq).value());
+    ASSERT_TRUE(decoded.ok());
+    engine::State replayed;
+    ASSERT_TRUE(ReplayInto(*log, replayed, info.seq).ok());
+    EXPECT_TRUE(*decoded == replayed);
+  }
+}
+
+}  // namespace
+}  // namespace ctxd::snapshots

@@ -1,0 +1,258 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "snapshots/recovery.h"
+#include "snapshots/snapshot_codec.h"
+#include "tests/testutil/fault_env.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace ctxd::store {
+namespace {
+
+engine::Command Set(const std::string& key, const std::string& value, const std::string& session = "") {
+  engine::Command command;
+  command.session = session;
+  command.body = engine::SetContext{key, value, std::nullopt};
+  return command;
+}
+
+engine::Command Graph(const std::string& session, engine::CommandBody body) {
+  engine::Command command;
+  command.session = session;
+  command.body = std::move(body);
+  return command;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void Open(void* env = nullptr) {
+    store_.reset();
+    StoreOptions options;
+    options.dir = dir_.path();
+    options.env = env;
+    options.snapshots.every_events = 0;
+    auto store = Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  std::optional<std::string> Value(const std::string& key) {
+    return store_->Read([&](const engine::State& s) -> std::optional<std::string> {
+      auto it = s.context.find(key);
+      if (it == s.context.end()) return std::nullopt;
+      return it->second.value;
+    });
+  }
+  engine::State Live() {
+    return store_->Read([](const engine::State& s) { return s; });
+  }
+  engine::State Replayed() {
+    engine::State state(store_->limits());
+    EXPECT_TRUE(snapshots::ReplayInto(store_->event_log(), state, store_->durable_seq()).ok());
+    return state;
+  }
+
+  testutil::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, ExecuteAssignsDenseSeqsAndAppliesTheCommand) {
+  Open();
+  auto first = store_->Execute(Set("a", "1"));
+  auto second = store_->Execute(Set("b", "\"x\""));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->seq, 1u);
+  EXPECT_EQ(second->seq, 2u);
+  EXPECT_EQ(Value("b"), "\"x\"");
+  EXPECT_EQ(store_->durable_seq(), 2u);
+}
+
+TEST_F(StoreTest, RefusedCommandAppendsNothing) {
+  Open();
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  auto refused = store_->Execute(Graph("s", engine::DeleteNode{"nope"}));
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->event_log().head_seq(), 1u);
+}
+
+TEST_F(StoreTest, SetToSameValueAppendsNothing) {
+  Open();
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  auto again = store_->Execute(Set("a", "1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(store_->event_log().head_seq(), 1u);
+}
+
+TEST_F(StoreTest, ConcurrentSubmittersAreGroupCommittedDensely) {
+  Open();
+  constexpr int kThreads = 16, kEach = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = store_->Execute(Set("t" + std::to_string(t) + "-" + std::to_string(i), std::to_string(i)));
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store_->durable_seq(), uint64_t{kThreads * kEach});
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+TEST_F(StoreTest, CommitListenersSeeEveryEventInOrder) {
+  Open();
+  std::vector<uint64_t> seen;
+  store_->AddCommitListener([&](const std::vector<engine::Event>& events) {
+    for (const auto& e : events) seen.push_back(e.seq);
+  });
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->Execute(Set("k", std::to_string(i))).ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST_F(StoreTest, ReopenRecoversTheSameState) {
+  Open();
+  ASSERT_TRUE(store_->Execute(Set("a", "1", "s1")).ok());
+  ASSERT_TRUE(store_->Execute(Graph("s1", engine::CreateNode{"n1", "task", "Build", std::nullopt, {}})).ok());
+  const auto before = Live();
+  Open();
+  EXPECT_TRUE(Live() == before);
+  EXPECT_EQ(store_->durable_seq(), 2u);
+}
+
+TEST_F(StoreTest, RecoveryUsesSnapshotPlusTail) {
+  Open();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->Execute(Set("k" + std::to_string(i % 7), std::to_string(i))).ok());
+  ASSERT_EQ(store_->snapshotter().SnapshotNow().value(), 50u);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->Execute(Set("t", std::to_string(i))).ok());
+  const auto before = Live();
+  Open();
+  EXPECT_TRUE(Live() == before);
+}
+
+TEST_F(StoreTest, CorruptSnapshotIsSkipped) {
+  Open();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->Execute(Set("k", std::to_string(i))).ok());
+  ASSERT_TRUE(store_->snapshotter().SnapshotNow().ok());
+  const auto before = Live();
+  ASSERT_TRUE(store_->event_log().PutSnapshot(20, "\x01garbage").ok());  // overwrite with junk
+  Open();
+  EXPECT_TRUE(Live() == before);
+}
+
+TEST_F(StoreTest, StateAtRebuildsAnyPastSeq) {
+  Open();
+  std::vector<engine::State> states;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(store_->Execute(Set("k" + std::to_string(i % 4), std::to_string(i))).ok());
+    states.push_back(Live());
+    if (i == 12) ASSERT_TRUE(store_->snapshotter().SnapshotNow().ok());
+  }
+  for (uint64_t seq = 1; seq <= 30; ++seq) {
+    auto at = store_->StateAt(seq);
+    ASSERT_TRUE(at.ok());
+    EXPECT_TRUE(*at == states[seq - 1]) << "seq " << seq;
+  }
+  EXPECT_EQ(store_->StateAt(31).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, KeyHistoryListsEveryChangeOfAKey) {
+  Open();
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  ASSERT_TRUE(store_->Execute(Set("b", "1")).ok());
+  ASSERT_TRUE(store_->Execute(Set("a", "2")).ok());
+  auto history = store_->KeyHistory("a", 0, 100);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].seq, 1u);
+  EXPECT_EQ((*history)[1].seq, 3u);
+  EXPECT_EQ(store_->KeyHistory("a", 2, 100)->size(), 1u);
+}
+
+TEST_F(StoreTest, RestoreBringsTheGraphBackToASave) {
+  Open();
+  ASSERT_TRUE(store_->Execute(Graph("s", engine::CreateNode{"a", "task", "A", std::nullopt, {}})).ok());
+  ASSERT_TRUE(store_->Execute(Graph("s", engine::SaveSession{"v1"})).ok());
+  const auto saved = Live().sessions.at("s").graph;
+  ASSERT_TRUE(store_->Execute(Graph("s", engine::CreateNode{"b", "task", "B", std::string("a"), {}})).ok());
+  ASSERT_TRUE(store_->Execute(Graph("s", engine::SetProperty{"a", "color", "\"red\""})).ok());
+  auto restore = store_->MakeRestore("s", "v1", 0);
+  ASSERT_TRUE(restore.ok());
+  ASSERT_TRUE(store_->Execute(std::move(restore).value()).ok());
+  EXPECT_TRUE(Live().sessions.at("s").graph == saved);
+  EXPECT_EQ(store_->MakeRestore("s", "nope", 0).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, SubmitAfterCloseIsUnavailable) {
+  Open();
+  store_->Close();
+  EXPECT_EQ(store_->Execute(Set("a", "1")).status().code(), StatusCode::kUnavailable);
+}
+
+class StoreFaultTest : public StoreTest {
+ protected:
+  testutil::FaultInjectionEnv fault_;
+};
+
+TEST_F(StoreFaultTest, FailedWriteFailsTheBatchAndLeavesStateUnchanged) {
+  Open(fault_.env());
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  const auto before = Live();
+  fault_.SetFailWrites(true);
+  auto failed = store_->Execute(Set("a", "2"));
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Live() == before);
+  EXPECT_EQ(Value("a"), "1");  // reads keep working
+  EXPECT_EQ(store_->KeyHistory("a", 0, 10)->size(), 1u);
+  fault_.SetFailWrites(false);
+  auto retried = store_->Execute(Set("a", "3"));
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(retried->seq, 2u);
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+TEST_F(StoreFaultTest, FailedSyncIsNotResurrectedAfterRestart) {
+  Open(fault_.env());
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  fault_.SetFailSyncs(true);
+  EXPECT_EQ(store_->Execute(Set("a", "lost")).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Execute(Set("b", "lost")).status().code(), StatusCode::kUnavailable);
+  fault_.SetFailSyncs(false);
+  auto kept = store_->Execute(Set("c", "kept"));
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->seq, 2u);
+  const auto before = Live();
+  Open(fault_.env());
+  EXPECT_TRUE(Live() == before);
+  EXPECT_EQ(Value("a"), "1");
+  EXPECT_EQ(Value("b"), std::nullopt);
+  EXPECT_EQ(store_->durable_seq(), 2u);
+}
+
+TEST_F(StoreFaultTest, DiskFullFailsCleanlyAndRecovers) {
+  Open(fault_.env());
+  fault_.SetFault(testutil::FaultInjectionEnv::Fault::kNoSpace);
+  fault_.SetFailWrites(true);
+  std::atomic<int> unavailable{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = store_->Execute(Set("k" + std::to_string(t), "1"));
+      if (r.status().code() == StatusCode::kUnavailable) unavailable++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(unavailable.load(), 8);
+  EXPECT_EQ(store_->durable_seq(), 0u);
+  EXPECT_TRUE(Live().context.empty());
+  fault_.SetFailWrites(false);
+  ASSERT_TRUE(store_->Execute(Set("k", "2")).ok());
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+}  // namespace
+}  // namespace ctxd::store
