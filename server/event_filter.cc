@@ -1,0 +1,35 @@
+#include "server/event_filter.h"
+
+#include <variant>
+
+namespace ctxd::server {
+
+StatusOr<EventFilter> EventFilter::FromQuery(const HttpRequest& request) {
+  EventFilter filter;
+  if (const std::string* v = request.Query("session")) filter.session = *v;
+  if (const std::string* v = request.Query("actor")) filter.actor = *v;
+  if (const std::string* v = request.Query("key")) filter.key_prefix = *v;
+  if (const std::string* v = request.Query("type")) {
+    if (!v->empty() && !engine::ParseEventType(*v)) {
+      return Status::InvalidArgument("unknown event type '" + *v + "' (e.g. context.set, graph.create_node)");
+    }
+    filter.type = *v;
+  }
+  return filter;
+}
+
+bool EventFilter::Matches(const engine::Event& event) const {
+  if (!session.empty() && event.session != session) return false;
+  if (!actor.empty() && event.actor != actor) return false;
+  if (!type.empty() && engine::EventTypeName(event.type) != type) return false;
+  if (key_prefix.empty()) return true;
+  for (const auto& change : event.changes) {
+    const std::string* key = nullptr;
+    if (const auto* put = std::get_if<engine::CtxPut>(&change)) key = &put->key;
+    if (const auto* del = std::get_if<engine::CtxDel>(&change)) key = &del->key;
+    if (key != nullptr && key->compare(0, key_prefix.size(), key_prefix) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace ctxd::server

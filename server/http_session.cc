@@ -1,0 +1,292 @@
+#include "server/http_session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/responses.h"
+
+namespace ctxd::server {
+namespace {
+
+Method ToMethod(http::verb verb) {
+  switch (verb) {
+    case http::verb::get: return Method::kGet;
+    case http::verb::head: return Method::kHead;
+    case http::verb::post: return Method::kPost;
+    case http::verb::put: return Method::kPut;
+    case http::verb::delete_: return Method::kDelete;
+    case http::verb::patch: return Method::kPatch;
+    case http::verb::options: return Method::kOptions;
+    default: return Method::kOther;
+  }
+}
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::chrono::seconds kLingerTime{2};
+
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket socket, HttpSessionShared& shared)
+    : stream_(std::move(socket)), shared_(shared) {
+  shared_.metrics.ConnectionOpened();
+  beast::error_code ec;
+  stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+}
+
+HttpSession::~HttpSession() {
+  shared_.metrics.ConnectionClosed();
+  if (registry_id_ != 0) shared_.registry.Remove(registry_id_);
+}
+
+void HttpSession::Run() {
+  registry_id_ = shared_.registry.Add(weak_from_this());
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+}
+
+void HttpSession::Shutdown() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->closing_ = true;
+    // A request half read is dropped; answers already owed are still written.
+    if (self->reading_) self->stream_.cancel();
+  });
+}
+
+void HttpSession::DoRead() {
+  if (closing_ || closed_ || queue_.size() >= shared_.limits.max_pipeline) return;
+  reading_ = true;
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(shared_.limits.header_limit));
+  parser_->body_limit(shared_.limits.body_limit);
+  stream_.expires_after(buffer_.size() == 0 ? shared_.limits.idle_timeout : shared_.limits.request_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void HttpSession::OnHeader(beast::error_code ec) {
+  if (ec) return OnReadError(ec);
+  request_start_ = std::chrono::steady_clock::now();
+  if (parser_->is_done()) return OnRead({});
+  stream_.expires_after(shared_.limits.request_timeout);
+  const auto& header = parser_->get();
+  auto expect = header.find(http::field::expect);
+  if (expect != header.end() && beast::iequals(expect->value(), "100-continue") && !writing_ &&
+      buffer_.size() == 0) {
+    // curl waits a second for this before sending a body larger than 1 KiB.
+    writing_ = true;
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this()](beast::error_code wec, size_t) {
+                       self->writing_ = false;
+                       if (wec) return self->OnReadError(wec);
+                       self->ReadBody();
+                       self->MaybeWrite();
+                     });
+    return;
+  }
+  ReadBody();
+}
+
+void HttpSession::ReadBody() {
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+}
+
+void HttpSession::OnRead(beast::error_code ec) {
+  if (ec) return OnReadError(ec);
+  reading_ = false;
+  Dispatch(parser_->release());
+  parser_.reset();
+  DoRead();
+}
+
+void HttpSession::OnReadError(beast::error_code ec) {
+  reading_ = false;
+  parser_.reset();
+  if (closed_ || lingering_) return;
+  if (ec == http::error::body_limit) {
+    return Reject(ErrorResponse(413, "PAYLOAD_TOO_LARGE",
+                                "the request body is larger than " + std::to_string(shared_.limits.body_limit) +
+                                    " bytes"));
+  }
+  if (ec == http::error::header_limit) {
+    return Reject(ErrorResponse(431, "BAD_REQUEST",
+                                "the request header is larger than " +
+                                    std::to_string(shared_.limits.header_limit) + " bytes"));
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    // A malformed request (bad method, target, version, header or chunk).
+    return Reject(BadRequest("malformed HTTP request: " + ec.message()));
+  }
+  // End of stream, timeout, reset, cancelled by Shutdown: nothing to answer.
+  closing_ = true;
+  MaybeWrite();
+}
+
+void HttpSession::Reject(HttpResponse response) {
+  closing_ = true;
+  Slot& slot = queue_.emplace_back();
+  slot.id = next_id_++;
+  slot.ready = true;
+  slot.keep_alive = false;
+  slot.start = std::chrono::steady_clock::now();
+  slot.response = std::move(response);
+  slot.response.close = true;
+  MaybeWrite();
+}
+
+void HttpSession::Dispatch(http::request<http::string_body> message) {
+  Slot& slot = queue_.emplace_back();
+  slot.id = next_id_++;
+  slot.keep_alive = message.keep_alive();
+  slot.start = request_start_;
+  if (!slot.keep_alive) closing_ = true;
+  if (const StreamHandoff* handoff = shared_.stream_routes.Find(PathOf(message.target()))) {
+    closing_ = true;
+    slot.handoff = handoff;
+    slot.handoff_request.emplace(std::move(message));
+    return MaybeWrite();
+  }
+  HttpRequest request;
+  request.method = ToMethod(message.method());
+  request.target = message.target();
+  request.headers.reserve(8);
+  for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
+  request.body = std::move(message.body());
+  const uint64_t id = slot.id;
+  // The handler may answer inline, which can pop `slot`: keep only the id.
+  const RouteClass route = shared_.router.Handle(std::move(request), Responder(shared_from_this(), id));
+  for (auto& s : queue_) {
+    if (s.id == id) s.route = route;
+  }
+}
+
+void HttpSession::Deliver(uint64_t id, HttpResponse response) {
+  net::dispatch(stream_.get_executor(),
+                [self = shared_from_this(), id, response = std::move(response)]() mutable {
+                  self->OnResponse(id, std::move(response));
+                });
+}
+
+void HttpSession::OnResponse(uint64_t id, HttpResponse response) {
+  if (queue_.empty() || id < queue_.front().id || id - queue_.front().id >= queue_.size()) return;
+  Slot& slot = queue_[id - queue_.front().id];
+  if (slot.ready || slot.handoff != nullptr) return;  // answered twice: keep the first
+  slot.ready = true;
+  slot.response = std::move(response);
+  MaybeWrite();
+}
+
+void HttpSession::Serialize(Slot& slot, bool close) {
+  const HttpResponse& r = slot.response;
+  out_.append("HTTP/1.1 ");
+  out_.append(std::to_string(r.status));
+  out_.push_back(' ');
+  const auto reason = http::obsolete_reason(http::int_to_status(static_cast<unsigned>(r.status)));
+  out_.append(reason.data(), reason.size());
+  out_.append("\r\nContent-Type: ");
+  out_.append(r.content_type);
+  out_.append("\r\nContent-Length: ");
+  out_.append(std::to_string(r.body.size()));
+  if (close) out_.append("\r\nConnection: close");
+  for (const auto& [name, value] : r.headers) {
+    out_.append("\r\n");
+    out_.append(name);
+    out_.append(": ");
+    out_.append(value);
+  }
+  out_.append("\r\n\r\n");
+  out_.append(r.body);
+}
+
+void HttpSession::MaybeWrite() {
+  if (writing_ || closed_ || lingering_) return;
+  bool close_after = false;
+  while (!queue_.empty() && (queue_.front().ready || queue_.front().handoff != nullptr)) {
+    Slot& slot = queue_.front();
+    if (slot.handoff != nullptr) {
+      if (!out_.empty()) break;  // write what precedes it first
+      return HandOff(slot);
+    }
+    close_after = slot.response.close || !slot.keep_alive || (closing_ && queue_.size() == 1 && !reading_);
+    Serialize(slot, close_after);
+    shared_.metrics.ObserveRequest(
+        slot.route, std::chrono::duration<double>(std::chrono::steady_clock::now() - slot.start).count());
+    queue_.pop_front();
+    if (close_after) break;
+  }
+  if (out_.empty()) {
+    if (queue_.empty() && closing_ && !reading_) Close();
+    return;
+  }
+  writing_ = true;
+  if (!reading_) stream_.expires_after(shared_.limits.request_timeout);
+  net::async_write(stream_, net::buffer(out_),
+                   [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
+                     self->OnWrite(ec, close_after);
+                   });
+}
+
+void HttpSession::OnWrite(beast::error_code ec, bool close_after) {
+  writing_ = false;
+  out_.clear();
+  if (out_.capacity() > 64 * 1024) out_.shrink_to_fit();
+  if (ec) {
+    closing_ = true;
+    queue_.clear();
+    return Close();
+  }
+  if (close_after) {
+    closing_ = true;
+    queue_.clear();
+    if (reading_) return Close();
+    lingering_ = true;
+    beast::error_code shutdown_ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, shutdown_ec);
+    if (shutdown_ec) return Close();
+    stream_.expires_after(kLingerTime);
+    return Linger();
+  }
+  if (!reading_) DoRead();
+  MaybeWrite();
+}
+
+void HttpSession::HandOff(Slot& slot) {
+  const StreamHandoff& handoff = *slot.handoff;
+  http::request<http::string_body> request = std::move(*slot.handoff_request);
+  queue_.pop_front();
+  handed_off_ = true;
+  closed_ = true;
+  stream_.expires_never();
+  handoff(std::move(stream_), std::move(buffer_), std::move(request));
+}
+
+void HttpSession::Close() {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+// After answering with Connection: close, stop sending and drain what the
+// client still sends for a moment, so that it reads the answer instead of a
+// reset (e.g. after 413 while it is still uploading).
+void HttpSession::Linger() {
+  if (closed_) return;
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(64 * 1024),
+                          [self = shared_from_this()](beast::error_code rec, size_t) {
+                            if (rec) return self->Close();
+                            self->buffer_.clear();
+                            self->Linger();
+                          });
+}
+
+}  // namespace ctxd::server

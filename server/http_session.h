@@ -1,0 +1,92 @@
+// HttpSession: one HTTP/1.1 connection. Keep-alive, pipelining (answers in
+// request order, up to ConnectionLimits::max_pipeline read ahead), limits
+// and timeouts, and hand-off of the socket to a StreamHandoff route.
+//
+// Model: Beast's advanced_server. All work runs on the connection's strand
+// (the stream's executor). One read and one write may be in flight at a
+// time. Responses arrive through ResponseSink::Deliver from any thread (the
+// store's writer thread, the worker pool) and are dispatched to the strand;
+// ready responses at the head of the queue leave together in one write.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "server/connection.h"
+#include "server/http_message.h"
+#include "server/metrics.h"
+#include "server/router.h"
+
+namespace ctxd::server {
+
+// What every HTTP session shares; owned by the Server.
+struct HttpSessionShared {
+  Router& router;
+  Metrics& metrics;
+  const ConnectionLimits& limits;
+  const StreamRoutes& stream_routes;
+  ConnectionRegistry& registry;
+};
+
+class HttpSession : public ResponseSink, public Closable, public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(net::ip::tcp::socket socket, HttpSessionShared& shared);
+  ~HttpSession() override;
+
+  void Run();
+  void Deliver(uint64_t id, HttpResponse response) override;
+  void Shutdown() override;
+
+ private:
+  struct Slot {
+    uint64_t id = 0;
+    bool ready = false;
+    bool keep_alive = true;
+    RouteClass route = RouteClass::kOther;
+    std::chrono::steady_clock::time_point start;
+    HttpResponse response;
+    // Set instead of a response: the socket goes to this route.
+    const StreamHandoff* handoff = nullptr;
+    std::optional<http::request<http::string_body>> handoff_request;
+  };
+
+  void DoRead();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
+  void OnRead(beast::error_code ec);
+  void OnReadError(beast::error_code ec);
+  void Dispatch(http::request<http::string_body> message);
+  void Reject(HttpResponse response);
+  void OnResponse(uint64_t id, HttpResponse response);
+  void MaybeWrite();
+  void Serialize(Slot& slot, bool close);
+  void OnWrite(beast::error_code ec, bool close_after);
+  void HandOff(Slot& slot);
+  void Close();
+  void Linger();
+
+  beast::tcp_stream stream_;
+  HttpSessionShared& shared_;
+  uint64_t registry_id_ = 0;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::chrono::steady_clock::time_point request_start_;
+  std::deque<Slot> queue_;
+  uint64_t next_id_ = 1;
+  std::string out_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;  // no more requests will be read
+  bool closed_ = false;
+  bool lingering_ = false;  // answered with Connection: close; draining input
+  bool handed_off_ = false;
+};
+
+}  // namespace ctxd::server

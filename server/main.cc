@@ -1,0 +1,141 @@
+// ctxd: the server. Command line as in API.md "Command line".
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "server/server.h"
+#include "store/store.h"
+
+namespace {
+
+struct Flags {
+  std::string data = "./ctxd-data";
+  std::string listen;
+  std::string durability = "sync";
+  uint64_t snapshot_every = 100000;
+  std::string dump_dir;
+  std::string auth_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string log_level;
+  size_t max_body = 2 * 1024 * 1024;
+  size_t max_connections = 10000;
+};
+
+// The default listen address: 127.0.0.1:8080, or the old server's
+// CONTEXT_SERVER_HOST / CONTEXT_SERVER_PORT.
+std::string DefaultListen() {
+  const char* host = std::getenv("CONTEXT_SERVER_HOST");
+  const char* port = std::getenv("CONTEXT_SERVER_PORT");
+  return std::string(host && *host ? host : "127.0.0.1") + ":" + (port && *port ? port : "8080");
+}
+
+// "HOST:PORT" or "[V6]:PORT".
+bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  if (host->empty()) *host = "0.0.0.0";
+  try {
+    size_t used = 0;
+    const unsigned long value = std::stoul(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || value > 65535) return false;
+    *port = static_cast<uint16_t>(value);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+void SetUpLogging(const Flags& flags) {
+  auto logger = spdlog::stderr_color_mt("ctxd");
+  spdlog::set_default_logger(logger);
+  std::string level = flags.log_level;
+  if (level.empty()) {
+    const char* debug = std::getenv("DEBUG");
+    level = debug && std::string(debug) == "1" ? "debug" : "info";
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+void PrintBanner(const ctxd::server::Server& server) {
+  const std::string host = server.host().find(':') != std::string::npos ? "[" + server.host() + "]" : server.host();
+  const std::string base = host + ":" + std::to_string(server.port());
+  std::cout << "ctxd listening on http://" << base << "\n"
+            << "  REST       http://" << base << "/v1/context\n"
+            << "  old API    http://" << base << "/ctx\n"
+            << "  stream     http://" << base << "/v1/stream\n"
+            << "  websocket  ws://" << base << "/v1/ws\n"
+            << "  metrics    http://" << base << "/metrics" << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app{"ctxd: a persistent, event-sourced context store"};
+  app.add_option("--data", flags.data, "data directory")->capture_default_str();
+  app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  app.add_option("--durability", flags.durability, "sync: fsync before every acknowledgement; async: no fsync")
+      ->check(CLI::IsMember({"sync", "async"}))
+      ->capture_default_str();
+  app.add_option("--snapshot-every", flags.snapshot_every, "snapshot every N events")->capture_default_str();
+  app.add_option("--dump-dir", flags.dump_dir, "directory for dumps");
+  app.add_option("--auth-file", flags.auth_file, "tokens file (not supported yet)");
+  auto* cert = app.add_option("--tls-cert", flags.tls_cert, "TLS certificate (not supported yet)");
+  auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (not supported yet)");
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")->capture_default_str();
+  app.add_option("--max-connections", flags.max_connections, "connections served at once")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (!flags.auth_file.empty() || !flags.tls_cert.empty()) {
+    std::cerr << "ctxd: --auth-file and --tls-cert/--tls-key are not supported yet\n";
+    return 2;
+  }
+  ctxd::server::ServerOptions options;
+  if (!SplitListen(flags.listen.empty() ? DefaultListen() : flags.listen, &options.host, &options.port)) {
+    std::cerr << "ctxd: --listen must be HOST:PORT (got '" << flags.listen << "')\n";
+    return 2;
+  }
+  SetUpLogging(flags);
+  options.body_limit = flags.max_body;
+  options.max_connections = flags.max_connections;
+  options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
+
+  ctxd::store::StoreOptions store_options;
+  store_options.dir = flags.data;
+  store_options.sync = flags.durability == "sync";
+  store_options.snapshots.every_events = flags.snapshot_every;
+  auto store = ctxd::store::Store::Open(store_options);
+  if (!store.ok()) {
+    spdlog::critical("cannot open the store in {}: {}", flags.data, store.status().ToString());
+    return 1;
+  }
+  if (!store_options.sync) spdlog::warn("--durability=async: writes are acknowledged before fsync");
+  {
+    ctxd::server::Server server(**store, options);
+    if (auto listening = server.Listen(); !listening.ok()) {
+      spdlog::critical("{}", listening.ToString());
+      (*store)->Close();
+      return 1;
+    }
+    PrintBanner(server);
+    server.Run();
+  }
+  (*store)->Close();
+  return 0;
+}

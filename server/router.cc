@@ -1,0 +1,100 @@
+#include "server/router.h"
+
+#include <array>
+#include <exception>
+#include <string_view>
+
+#include <spdlog/spdlog.h>
+
+#include "server/responses.h"
+#include "server/routes.h"
+#include "server/target.h"
+
+namespace ctxd::server {
+namespace {
+
+struct Route {
+  Method method;
+  // Literal segments; "*" matches any one segment (a path parameter).
+  std::array<std::string_view, 5> pattern;
+  size_t length;
+  Handler handler;
+  RouteClass route_class;
+};
+
+constexpr Route kRoutes[] = {
+    {Method::kGet, {"v1", "context"}, 2, GetContextList, RouteClass::kContextRead},
+    {Method::kPost, {"v1", "context"}, 2, PostContextBatch, RouteClass::kContextWrite},
+    {Method::kGet, {"v1", "context", "*"}, 3, GetContextKey, RouteClass::kContextRead},
+    {Method::kPut, {"v1", "context", "*"}, 3, PutContextKey, RouteClass::kContextWrite},
+    {Method::kDelete, {"v1", "context", "*"}, 3, DeleteContextKey, RouteClass::kContextWrite},
+    {Method::kGet, {"v1", "context", "*", "history"}, 4, GetKeyHistory, RouteClass::kContextRead},
+    {Method::kGet, {"v1", "changes"}, 2, GetChanges, RouteClass::kContextRead},
+    {Method::kGet, {"v1", "sessions"}, 2, ListSessions, RouteClass::kGraphRead},
+    {Method::kGet, {"v1", "sessions", "*", "graph"}, 4, GetGraph, RouteClass::kGraphRead},
+    {Method::kGet, {"v1", "sessions", "*", "nodes", "*"}, 5, GetNode, RouteClass::kGraphRead},
+    {Method::kPost, {"v1", "sessions", "*", "commands"}, 4, PostCommand, RouteClass::kGraphWrite},
+    {Method::kPost, {"v1", "sessions", "*", "undo"}, 4, PostUndo, RouteClass::kGraphWrite},
+    {Method::kPost, {"v1", "sessions", "*", "redo"}, 4, PostRedo, RouteClass::kGraphWrite},
+    {Method::kPost, {"v1", "sessions", "*", "saves"}, 4, PostSave, RouteClass::kGraphWrite},
+    {Method::kGet, {"v1", "sessions", "*", "saves"}, 4, ListSaves, RouteClass::kGraphRead},
+    {Method::kPost, {"v1", "sessions", "*", "restore"}, 4, PostRestore, RouteClass::kGraphWrite},
+    {Method::kPost, {"api", "v1", "commands", "execute"}, 4, LegacyExecuteCommand, RouteClass::kGraphWrite},
+    {Method::kGet, {"v1", "events"}, 2, ListEvents, RouteClass::kEvents},
+    {Method::kGet, {"v1", "events", "*"}, 3, GetEvent, RouteClass::kEvents},
+    {Method::kGet, {"ctx"}, 1, LegacyGetContext, RouteClass::kLegacy},
+    {Method::kPost, {"ctx"}, 1, LegacySetContext, RouteClass::kLegacy},
+    {Method::kGet, {"ctx", "all"}, 2, LegacyAllContext, RouteClass::kLegacy},
+    {Method::kGet, {"ctx", "history"}, 2, LegacyHistory, RouteClass::kLegacy},
+    {Method::kGet, {"healthz"}, 1, Healthz, RouteClass::kOps},
+    {Method::kGet, {"readyz"}, 1, Readyz, RouteClass::kOps},
+    {Method::kGet, {"metrics"}, 1, MetricsText, RouteClass::kOps},
+};
+
+bool PathMatches(const Route& route, const std::vector<std::string>& segments) {
+  if (segments.size() != route.length) return false;
+  for (size_t i = 0; i < route.length; ++i) {
+    if (route.pattern[i] != "*" && route.pattern[i] != segments[i]) return false;
+  }
+  return true;
+}
+
+// The old /ctx routes answer in their own error form.
+bool IsLegacyPath(const std::vector<std::string>& segments) {
+  return !segments.empty() && segments[0] == "ctx";
+}
+
+}  // namespace
+
+RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
+  ParsedTarget target;
+  if (Status parsed = ParseTarget(request.target, &target); !parsed.ok()) {
+    respond(BadRequest(parsed.message()));
+    return RouteClass::kOther;
+  }
+  request.segments = std::move(target.segments);
+  request.query = std::move(target.query);
+  const Route* path_match = nullptr;
+  for (const Route& route : kRoutes) {
+    if (!PathMatches(route, request.segments)) continue;
+    path_match = &route;
+    // HEAD is not served: a GET route answers it with 405 like any other method.
+    if (route.method != request.method) continue;
+    try {
+      route.handler(ctx_, request, respond);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} threw: {}", request.target, e.what());
+      respond(ErrorResponse(500, "INTERNAL_ERROR", "internal error"));
+    }
+    return route.route_class;
+  }
+  const bool legacy = IsLegacyPath(request.segments);
+  if (path_match != nullptr) {
+    respond(legacy ? LegacyError(405, "method not allowed") : MethodNotAllowed());
+    return path_match->route_class;
+  }
+  respond(legacy ? LegacyError(404, "not found") : NotFound("no such endpoint"));
+  return RouteClass::kOther;
+}
+
+}  // namespace ctxd::server

@@ -1,0 +1,136 @@
+#include "server/server.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/connection.h"
+#include "server/listener.h"
+#include "server/router.h"
+#include "server/server_context.h"
+
+namespace ctxd::server {
+
+struct Server::Impl {
+  Impl(store::Store& store, ServerOptions opts)
+      : options(std::move(opts)),
+        store(store),
+        context(store, metrics, options.worker_threads),
+        router(context),
+        ioc(static_cast<int>(options.io_threads)),
+        signals(ioc, SIGINT, SIGTERM),
+        shared{router, metrics, limits, stream_routes, registry} {
+    limits.body_limit = options.body_limit;
+    limits.header_limit = options.header_limit;
+    limits.max_connections = options.max_connections;
+    limits.idle_timeout = options.idle_timeout;
+    limits.request_timeout = options.request_timeout;
+  }
+
+  void WaitForStop();
+  void Shutdown();
+
+  const ServerOptions options;
+  store::Store& store;
+  Metrics metrics;
+  ServerContext context;
+  Router router;
+  ConnectionLimits limits;
+  StreamRoutes stream_routes;
+  ConnectionRegistry registry;
+  net::io_context ioc;
+  net::signal_set signals;
+  HttpSessionShared shared;
+  std::shared_ptr<Listener> listener;
+  uint16_t port = 0;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;  // guarded by stop_mu
+};
+
+Server::Server(store::Store& store, ServerOptions options)
+    : impl_(std::make_unique<Impl>(store, std::move(options))) {
+  Impl& impl = *impl_;
+  store.AddCommitListener([&impl](const std::vector<engine::Event>& events) {
+    impl.metrics.ObserveCommit(events.size());
+    impl.context.gate.OnDurable(events.back().seq);
+  });
+}
+
+Server::~Server() = default;
+
+Status Server::Listen() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) return Status::InvalidArgument("'" + impl_->options.host + "' is not an IP address");
+  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->shared);
+  CTXD_RETURN_IF_ERROR(impl_->listener->Bind({address, impl_->options.port}));
+  impl_->port = impl_->listener->local_endpoint().port();
+  return Status::Ok();
+}
+
+uint16_t Server::port() const { return impl_->port; }
+const std::string& Server::host() const { return impl_->options.host; }
+ServerContext& Server::context() { return impl_->context; }
+StreamRoutes& Server::stream_routes() { return impl_->stream_routes; }
+ConnectionRegistry& Server::registry() { return impl_->registry; }
+
+void Server::Stop() {
+  std::lock_guard lock(impl_->stop_mu);
+  impl_->stop_requested = true;
+  impl_->stop_cv.notify_all();
+}
+
+void Server::Run() {
+  Impl& impl = *impl_;
+  auto work = net::make_work_guard(impl.ioc);
+  impl.signals.async_wait([this](beast::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", signal);
+    Stop();
+    // A second signal while draining ends the process at once.
+    impl_->signals.async_wait([](beast::error_code ec2, int) {
+      if (!ec2) std::_Exit(1);
+    });
+  });
+  impl.listener->Start();
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.WaitForStop();
+  impl.Shutdown();
+  work.reset();
+  impl.ioc.stop();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Impl::WaitForStop() {
+  std::unique_lock lock(stop_mu);
+  stop_cv.wait(lock, [this] { return stop_requested; });
+}
+
+// Runs on the thread that called Run(), never on an I/O thread: Store::Close
+// and Workers::Join block.
+void Server::Impl::Shutdown() {
+  context.shutting_down = true;
+  listener->Stop();
+  registry.ShutdownAll();  // no new requests; answers in flight still go out
+  store.Close();           // commits and answers everything already submitted
+  context.workers.Join();  // background reads (and restores, refused now) finish
+  context.gate.FailAll();  // only a failed last write can leave reads held
+  const auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+  while (registry.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (registry.size() > 0) spdlog::warn("{} connections still open at exit", registry.size());
+  spdlog::info("shutdown complete");
+}
+
+}  // namespace ctxd::server

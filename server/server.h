@@ -1,0 +1,68 @@
+// Server: the ctxd HTTP server over one Store. Owns the I/O threads, the
+// listener, the route table, the worker pool and the metrics.
+//
+// Life cycle: Listen() binds (port 0 picks a free port); Run() serves until
+// SIGINT/SIGTERM or Stop(), then shuts down gracefully: /readyz turns 503,
+// the listener closes, connections stop reading new requests, the store
+// commits everything already submitted (Store::Close), every request in
+// flight is answered, connections close (waiting at most a few seconds).
+//
+// Thread safety: Listen and Run from one thread; Stop from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace ctxd::server {
+
+class ServerContext;
+class StreamRoutes;
+class ConnectionRegistry;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  size_t io_threads = 2;
+  size_t worker_threads = 2;
+  size_t body_limit = 2 * 1024 * 1024;
+  size_t header_limit = 8 * 1024;
+  size_t max_connections = 10000;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds request_timeout{30};
+  std::chrono::seconds drain_timeout{5};  // at shutdown, for connections to finish
+  std::string dump_dir;                   // for the dump routes
+};
+
+class Server {
+ public:
+  Server(store::Store& store, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; kUnavailable when the address cannot be bound.
+  Status Listen();
+  // The bound port (after Listen).
+  uint16_t port() const;
+  const std::string& host() const;
+
+  // Serves until a signal or Stop(); returns after the graceful shutdown.
+  void Run();
+  void Stop();
+
+  // For the stream code, before Run().
+  ServerContext& context();
+  StreamRoutes& stream_routes();
+  ConnectionRegistry& registry();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ctxd::server

@@ -1,0 +1,49 @@
+// ServerContext: what every route handler may use — the store, the metrics,
+// the durability gate, the worker pool — plus flags shared with the
+// connection code and the stream code.
+//
+// Owned by the Server; outlives every connection and every posted task.
+// Thread safety: members are thread-safe themselves (atomics, or classes
+// documented as such); the references are constant after construction.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "server/durability_gate.h"
+#include "server/http_message.h"
+#include "server/metrics.h"
+#include "server/workers.h"
+#include "store/store.h"
+
+namespace ctxd::server {
+
+class ServerContext {
+ public:
+  ServerContext(store::Store& store, Metrics& metrics, size_t worker_threads)
+      : store(store), metrics(metrics), gate(store), workers(worker_threads) {}
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  // Runs `task` on the worker pool; an exception it throws becomes a 500.
+  void OffloadRead(Responder respond, std::function<void(const Responder&)> task);
+
+  store::Store& store;
+  Metrics& metrics;
+  DurabilityGate gate;
+  Workers workers;
+
+  // Set when shutdown starts: /readyz answers 503.
+  std::atomic<bool> shutting_down{false};
+  // Open stream clients (WebSocket, SSE, Socket.IO): "connected_clients" of
+  // GET /ctx/all. Incremented and decremented by the stream code.
+  std::atomic<int64_t> stream_clients{0};
+  // Clients in a session's room (GET /v1/sessions "clients"); set by the
+  // Socket.IO code, 0 until then. Constant once the server runs.
+  std::function<int64_t(const std::string& session)> session_clients;
+};
+
+}  // namespace ctxd::server

@@ -1,0 +1,33 @@
+#include "server/write_path.h"
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+namespace ctxd::server {
+
+std::string NewUuid() {
+  // One generator per thread: random_generator_mt19937 is not thread-safe,
+  // and seeding it once keeps the syscall off the hot path.
+  thread_local boost::uuids::random_generator_mt19937 generator;
+  return boost::uuids::to_string(generator());
+}
+
+Status SetCommandId(const HttpRequest& request, const Json* body, engine::Command* command) {
+  std::string id;
+  if (auto header = request.Header("Idempotency-Key")) {
+    id = *header;
+  } else if (body != nullptr) {
+    CTXD_RETURN_IF_ERROR(OptionalString(*body, "command_id", &id));
+  }
+  if (id.empty()) {
+    command->command_id = NewUuid();
+    command->client_command_id = false;
+    return Status::Ok();
+  }
+  if (id.size() > 256) return Status::InvalidArgument("the command id is longer than 256 bytes");
+  command->command_id = std::move(id);
+  command->client_command_id = true;
+  return Status::Ok();
+}
+
+}  // namespace ctxd::server
