@@ -1,0 +1,675 @@
+#include "log/event_log.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "log/keys.h"
+#include "log/snapshot_parts.h"
+#include "tests/testutil/fault_env.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace ctxd::log {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Event = std::pair<uint64_t, std::string>;
+
+std::string Payload(uint64_t seq) { return "event-" + std::to_string(seq); }
+
+LogRecord Record(uint64_t seq, std::string payload, std::vector<std::string> prefixes = {}) {
+  return LogRecord{seq, std::move(payload), std::move(prefixes)};
+}
+
+// Records first..first+count-1 with payload "event-N".
+std::vector<LogRecord> Records(uint64_t first, uint64_t count) {
+  std::vector<LogRecord> records;
+  for (uint64_t seq = first; seq < first + count; ++seq) records.push_back(Record(seq, Payload(seq)));
+  return records;
+}
+
+std::vector<Event> Expected(uint64_t first, uint64_t last) {
+  std::vector<Event> events;
+  for (uint64_t seq = first; seq <= last; ++seq) events.emplace_back(seq, Payload(seq));
+  return events;
+}
+
+// A snapshot-sized blob whose bytes depend on their position, so a swapped or
+// missing part changes the content.
+std::string Blob(size_t size) {
+  std::string blob(size, '\0');
+  for (size_t i = 0; i < size; ++i) blob[i] = static_cast<char>((i * 131 + i / 4099) & 0xff);
+  return blob;
+}
+
+// The store's RocksDB opened directly, to damage or forge what the log wrote.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& dir) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles, &db_).ok());
+    for (rocksdb::ColumnFamilyHandle* handle : handles) handles_[handle->GetName()] = handle;
+  }
+  ~RawDb() {
+    for (auto& [name, handle] : handles_) EXPECT_TRUE(db_->DestroyColumnFamilyHandle(handle).ok());
+    delete db_;
+  }
+
+  void Put(const std::string& cf, const std::string& key, const std::string& value) {
+    ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), handles_.at(cf), key, value).ok());
+  }
+  void Delete(const std::string& cf, const std::string& key) {
+    ASSERT_TRUE(db_->Delete(rocksdb::WriteOptions(), handles_.at(cf), key).ok());
+  }
+
+ private:
+  rocksdb::DB* db_ = nullptr;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  std::string StoreDir() const { return dir_.Sub("store"); }
+
+  std::unique_ptr<EventLog> OpenLog(LogOptions options = {}) {
+    auto log = EventLog::Open(StoreDir(), options);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    return log.ok() ? std::move(log).value() : nullptr;
+  }
+
+  static std::vector<Event> ReadAll(const EventLog& log, uint64_t from, uint64_t to, uint64_t limit) {
+    std::vector<Event> events;
+    Status read = log.ReadRange(from, to, limit, [&](uint64_t seq, std::string_view payload) {
+      events.emplace_back(seq, std::string(payload));
+      return true;
+    });
+    EXPECT_TRUE(read.ok()) << read.ToString();
+    return events;
+  }
+
+  testutil::TempDir dir_;
+};
+
+// ---- Creating and opening ------------------------------------------------
+
+TEST_F(EventLogTest, CreatesAStoreInAnAbsentDirectoryWithARandomStoreId) {
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head_seq(), 0u);
+  const std::string& id = log->store_id();
+  ASSERT_EQ(id.size(), 36u) << id;
+  EXPECT_EQ(id[14], '4') << "UUID version 4: " << id;
+}
+
+TEST_F(EventLogTest, RefusesASecondPrimaryOnTheSameDirectory) {
+  auto log = OpenLog();
+  auto second = EventLog::Open(StoreDir(), {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
+}
+
+TEST_F(EventLogTest, ReopenKeepsStoreIdAndHead) {
+  std::string id;
+  {
+    auto log = OpenLog();
+    id = log->store_id();
+    ASSERT_TRUE(log->Append(Records(1, 5), /*sync=*/true).ok());
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->store_id(), id);
+  EXPECT_EQ(log->head_seq(), 5u);
+  EXPECT_EQ(ReadAll(*log, 1, 5, 10), Expected(1, 5));
+}
+
+TEST_F(EventLogTest, EachNewStoreGetsItsOwnId) {
+  testutil::TempDir other;
+  auto a = OpenLog();
+  auto b = EventLog::Open(other.path(), {});
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(a->store_id(), (*b)->store_id());
+}
+
+TEST_F(EventLogTest, CreatesAStoreInAnEmptyDirectory) {
+  auto log = EventLog::Open(dir_.path(), {});
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ((*log)->head_seq(), 0u);
+}
+
+TEST_F(EventLogTest, DoesNotCreateWhenCreateIfMissingIsOff) {
+  LogOptions options;
+  options.create_if_missing = false;
+  auto log = EventLog::Open(StoreDir(), options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EventLogTest, RefusesANewerFormatVersionWithAClearMessage) {
+  OpenLog().reset();
+  RawDb(StoreDir()).Put("meta", "format_version", std::to_string(kStorageFormatVersion + 1));
+  auto log = EventLog::Open(StoreDir(), {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(log.status().message(), HasSubstr(StoreDir()));
+  EXPECT_THAT(log.status().message(), HasSubstr("newer"));
+}
+
+TEST_F(EventLogTest, RefusesAMalformedFormatVersionAsCorruption) {
+  OpenLog().reset();
+  RawDb(StoreDir()).Put("meta", "format_version", "one");
+  auto log = EventLog::Open(StoreDir(), {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
+}
+
+TEST_F(EventLogTest, RefusesADirectoryWithOtherFiles) {
+  std::ofstream(dir_.Sub("notes.txt")) << "not a database";
+  auto log = EventLog::Open(dir_.path(), {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(log.status().message(), HasSubstr(dir_.path() + " is not a ctxd store: "));
+  EXPECT_TRUE(std::filesystem::exists(dir_.Sub("notes.txt")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("CURRENT")))
+      << "nothing may be created next to foreign files";
+}
+
+TEST_F(EventLogTest, RefusesAFileInsteadOfADirectory) {
+  std::ofstream(dir_.Sub("file")) << "x";
+  auto log = EventLog::Open(dir_.Sub("file"), {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(log.status().message(), HasSubstr("is not a ctxd store: it is not a directory"));
+}
+
+TEST_F(EventLogTest, RefusesAPlainRocksDbWithoutOurColumnFamilies) {
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, StoreDir(), &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "key", "value").ok());
+    delete db;
+  }
+  auto log = EventLog::Open(StoreDir(), {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(log.status().message(), HasSubstr(StoreDir() + " is not a ctxd store: "));
+  EXPECT_THAT(log.status().message(), HasSubstr("events, index, snapshots, meta"));
+}
+
+TEST_F(EventLogTest, RefusesOurColumnFamiliesWithEventsButNoMeta) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Records(1, 1), true).ok());
+  }
+  {
+    RawDb raw(StoreDir());
+    raw.Delete("meta", "format_version");
+    raw.Delete("meta", "store_id");
+  }
+  auto log = EventLog::Open(StoreDir(), {});
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(log.status().message(),
+              HasSubstr("is not a ctxd store: its meta column family has no format_version"));
+}
+
+TEST_F(EventLogTest, FinishesACreationThatStoppedBeforeMetaWasWritten) {
+  OpenLog().reset();
+  {
+    RawDb raw(StoreDir());
+    raw.Delete("meta", "format_version");
+    raw.Delete("meta", "store_id");
+  }
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->store_id().size(), 36u);
+}
+
+// ---- Appending and reading -----------------------------------------------
+
+TEST_F(EventLogTest, ReadRangeReturnsEventsInOrderWithinBounds) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 3), true).ok());
+  ASSERT_TRUE(log->Append(Records(4, 7), false).ok());
+  EXPECT_EQ(log->head_seq(), 10u);
+  EXPECT_EQ(ReadAll(*log, 1, 10, 100), Expected(1, 10));
+  EXPECT_EQ(ReadAll(*log, 0, 2, 100), Expected(1, 2));
+  EXPECT_EQ(ReadAll(*log, 4, 6, 100), Expected(4, 6));
+  EXPECT_THAT(ReadAll(*log, 7, 6, 100), IsEmpty());
+}
+
+TEST_F(EventLogTest, ReadRangeStopsAtLimit) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 10), true).ok());
+  EXPECT_EQ(ReadAll(*log, 3, 10, 4), Expected(3, 6));
+  EXPECT_THAT(ReadAll(*log, 1, 10, 0), IsEmpty());
+}
+
+TEST_F(EventLogTest, ReadRangeStopsWhenTheVisitorSaysSo) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 10), true).ok());
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE(log->ReadRange(1, 10, 100,
+                             [&](uint64_t seq, std::string_view) {
+                               seen.push_back(seq);
+                               return seq < 3;
+                             })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre(1, 2, 3));
+}
+
+TEST_F(EventLogTest, ReadRangeEndsAtTheHead) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 3), true).ok());
+  EXPECT_EQ(ReadAll(*log, 2, UINT64_MAX, UINT64_MAX), Expected(2, 3));
+}
+
+// ReadRange copies events out in chunks of at most 1024 events or about
+// 4 MiB; a read must come out whole across chunk boundaries of both kinds.
+TEST_F(EventLogTest, ReadRangeCrossesChunkBoundaries) {
+  auto log = OpenLog();
+  std::vector<LogRecord> records;
+  for (uint64_t seq = 1; seq <= 2500; ++seq) {
+    records.push_back(Record(seq, std::string(seq <= 2000 ? 10 : 8000, static_cast<char>('a' + seq % 26))));
+  }
+  ASSERT_TRUE(log->Append(records, false).ok());
+  uint64_t expected = 1;
+  ASSERT_TRUE(log->ReadRange(1, 2500, 2500,
+                             [&](uint64_t seq, std::string_view payload) {
+                               EXPECT_EQ(seq, expected++);
+                               EXPECT_EQ(payload, records[seq - 1].payload);
+                               return true;
+                             })
+                  .ok());
+  EXPECT_EQ(expected, 2501u);
+}
+
+TEST_F(EventLogTest, ReadRangeReportsAHoleAsCorruption) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Records(1, 5), true).ok());
+  }
+  RawDb(StoreDir()).Delete("events", EventKey(3));
+  auto log = OpenLog();
+  Status read = log->ReadRange(1, 5, 10, [](uint64_t, std::string_view) { return true; });
+  EXPECT_EQ(read.code(), StatusCode::kCorruption);
+  EXPECT_THAT(read.message(), HasSubstr("event 3 is missing"));
+}
+
+TEST_F(EventLogTest, ReadEventFindsAppendedEventsOnly) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 2), true).ok());
+  auto event = log->ReadEvent(2);
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(*event, Payload(2));
+  EXPECT_EQ(log->ReadEvent(0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(log->ReadEvent(3).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EventLogTest, AppendRefusesRecordsThatDoNotContinueTheHead) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 2), true).ok());
+  const std::vector<std::vector<LogRecord>> bad = {
+      Records(4, 1),                     // gap after the head
+      Records(2, 2),                     // reuses seq 2
+      {Record(3, "a"), Record(5, "b")},  // gap inside the batch
+      {Record(3, "a"), Record(3, "b")},  // duplicate inside the batch
+  };
+  for (const auto& records : bad) {
+    Status appended = log->Append(records, true);
+    EXPECT_EQ(appended.code(), StatusCode::kInternal) << records.front().seq;
+  }
+  EXPECT_EQ(log->head_seq(), 2u);
+  EXPECT_EQ(log->ReadEvent(3).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(log->Append(Records(3, 1), true).ok());
+}
+
+TEST_F(EventLogTest, EmptyAppendChangesNothing) {
+  auto log = OpenLog();
+  int calls = 0;
+  log->AddTailListener([&](uint64_t, uint64_t) { ++calls; });
+  EXPECT_TRUE(log->Append({}, true).ok());
+  EXPECT_EQ(log->head_seq(), 0u);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(EventLogTest, TailListenersGetEachAppendedRange) {
+  auto log = OpenLog();
+  std::vector<std::pair<uint64_t, uint64_t>> first, second;
+  log->AddTailListener([&](uint64_t a, uint64_t b) { first.emplace_back(a, b); });
+  ASSERT_TRUE(log->Append(Records(1, 3), true).ok());
+  log->AddTailListener([&](uint64_t a, uint64_t b) {
+    EXPECT_EQ(log->head_seq(), b) << "the head moves before listeners run";
+    second.emplace_back(a, b);
+  });
+  ASSERT_TRUE(log->Append(Records(4, 1), true).ok());
+  EXPECT_EQ(log->Append(Records(9, 1), true).code(), StatusCode::kInternal);
+  using Range = std::pair<uint64_t, uint64_t>;
+  EXPECT_THAT(first, ElementsAre(Range(1, 3), Range(4, 4)));
+  EXPECT_THAT(second, ElementsAre(Range(4, 4)));
+}
+
+TEST_F(EventLogTest, ReadersRunConcurrentlyWithAppends) {
+  auto log = OpenLog();
+  std::atomic<bool> done = false;
+  std::thread reader([&] {
+    while (!done.load()) {
+      const uint64_t head = log->head_seq();
+      std::vector<Event> events = ReadAll(*log, 1, head, UINT64_MAX);
+      ASSERT_GE(events.size(), head);
+      for (size_t i = 0; i < events.size(); ++i) ASSERT_EQ(events[i], Event(i + 1, Payload(i + 1)));
+    }
+  });
+  for (uint64_t seq = 1; seq <= 2000; seq += 10) ASSERT_TRUE(log->Append(Records(seq, 10), false).ok());
+  done = true;
+  reader.join();
+}
+
+// ---- Index ---------------------------------------------------------------
+
+TEST_F(EventLogTest, ReadIndexReturnsSeqsUnderAPrefixFromASeq) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append({Record(1, "a", {"ctx/a"}), Record(2, "b", {"ctx/b"}),
+                           Record(3, "ab", {"ctx/a", "ctx/b"}), Record(4, "none")},
+                          true)
+                  .ok());
+  ASSERT_TRUE(log->Append({Record(5, "a", {"ctx/a"})}, true).ok());
+  EXPECT_THAT(*log->ReadIndex("ctx/a", 0, 100), ElementsAre(1, 3, 5));
+  EXPECT_THAT(*log->ReadIndex("ctx/a", 3, 100), ElementsAre(3, 5));
+  EXPECT_THAT(*log->ReadIndex("ctx/a", 4, 100), ElementsAre(5));
+  EXPECT_THAT(*log->ReadIndex("ctx/b", 0, 100), ElementsAre(2, 3));
+  EXPECT_THAT(*log->ReadIndex("ctx/c", 0, 100), IsEmpty());
+}
+
+TEST_F(EventLogTest, ReadIndexStopsAtLimit) {
+  auto log = OpenLog();
+  std::vector<LogRecord> records;
+  for (uint64_t seq = 1; seq <= 20; ++seq) records.push_back(Record(seq, "x", {"k"}));
+  ASSERT_TRUE(log->Append(records, true).ok());
+  EXPECT_THAT(*log->ReadIndex("k", 5, 3), ElementsAre(5, 6, 7));
+}
+
+TEST_F(EventLogTest, ReadIndexIgnoresEntriesOfLongerPrefixes) {
+  auto log = OpenLog();
+  const std::string ff("a\xff", 2);
+  ASSERT_TRUE(
+      log->Append({Record(1, "", {"a"}), Record(2, "", {"ab"}), Record(3, "", {std::string("a\0", 2)}),
+                   Record(4, "", {ff}), Record(5, "", {"a"}), Record(6, "", {ff + "\xff"})},
+                  true)
+          .ok());
+  EXPECT_THAT(*log->ReadIndex("a", 0, 100), ElementsAre(1, 5));
+  EXPECT_THAT(*log->ReadIndex(ff, 0, 100), ElementsAre(4));
+  EXPECT_THAT(*log->ReadIndex("", 0, 100), IsEmpty());
+}
+
+// ---- Snapshots -----------------------------------------------------------
+
+TEST_F(EventLogTest, SnapshotsArePutListedReadAndDeleted) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->PutSnapshot(20, "state at 20").ok());
+  ASSERT_TRUE(log->PutSnapshot(10, "state at 10!").ok());
+  auto list = log->ListSnapshots();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].seq, 10u);
+  EXPECT_EQ((*list)[0].bytes, 12u);
+  EXPECT_EQ((*list)[1].seq, 20u);
+  EXPECT_EQ((*list)[1].bytes, 11u);
+  EXPECT_EQ(*log->ReadSnapshot(10), "state at 10!");
+  ASSERT_TRUE(log->DeleteSnapshot(10).ok());
+  EXPECT_EQ(log->ReadSnapshot(10).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(log->ListSnapshots()->size(), 1u);
+  EXPECT_EQ(*log->ReadSnapshot(20), "state at 20");
+}
+
+TEST_F(EventLogTest, SnapshotLargerThanOnePartRoundTripsAcrossReopen) {
+  const std::string blob = Blob(2 * kSnapshotPartBytes + 3);
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->PutSnapshot(7, blob).ok());
+    auto read = log->ReadSnapshot(7);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(*read == blob);
+  }
+  auto log = OpenLog();
+  auto read = log->ReadSnapshot(7);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(*read == blob);
+  EXPECT_EQ(log->ListSnapshots()->at(0).bytes, blob.size());
+}
+
+TEST_F(EventLogTest, EmptySnapshotRoundTrips) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->PutSnapshot(1, "").ok());
+  auto read = log->ReadSnapshot(1);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, "");
+}
+
+TEST_F(EventLogTest, ReplacingASnapshotLeavesNoOldPartsBehind) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->PutSnapshot(5, Blob(kSnapshotPartBytes + 1)).ok());
+  ASSERT_TRUE(log->PutSnapshot(5, "small").ok());
+  EXPECT_EQ(*log->ReadSnapshot(5), "small");
+  EXPECT_EQ(log->ListSnapshots()->at(0).bytes, 5u);
+}
+
+TEST_F(EventLogTest, DeletingASnapshotRemovesAllItsParts) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->PutSnapshot(5, Blob(kSnapshotPartBytes + 1)).ok());
+  ASSERT_TRUE(log->PutSnapshot(6, "next").ok());
+  ASSERT_TRUE(log->DeleteSnapshot(5).ok());
+  auto list = log->ListSnapshots();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->at(0).seq, 6u);
+}
+
+TEST_F(EventLogTest, ReadSnapshotDetectsAMissingPart) {
+  ASSERT_TRUE(OpenLog()->PutSnapshot(3, Blob(kSnapshotPartBytes + 1)).ok());
+  RawDb(StoreDir()).Delete("snapshots", SnapshotKey(3, 1));
+  auto read = OpenLog()->ReadSnapshot(3);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kCorruption);
+  EXPECT_THAT(read.status().message(), HasSubstr("part 1 is missing"));
+}
+
+TEST_F(EventLogTest, ReadSnapshotDetectsAMissingLastPart) {
+  ASSERT_TRUE(OpenLog()->PutSnapshot(3, Blob(kSnapshotPartBytes + 1)).ok());
+  RawDb(StoreDir()).Delete("snapshots", SnapshotKey(3, 2));
+  EXPECT_EQ(OpenLog()->ReadSnapshot(3).status().code(), StatusCode::kCorruption);
+}
+
+TEST_F(EventLogTest, ReadSnapshotDetectsADamagedPart) {
+  const std::string blob = Blob(kSnapshotPartBytes + 1);
+  ASSERT_TRUE(OpenLog()->PutSnapshot(3, blob).ok());
+  std::string damaged = blob.substr(0, kSnapshotPartBytes);
+  damaged[100] ^= 1;
+  RawDb(StoreDir()).Put("snapshots", SnapshotKey(3, 1), damaged);
+  auto read = OpenLog()->ReadSnapshot(3);
+  EXPECT_EQ(read.status().code(), StatusCode::kCorruption);
+  EXPECT_THAT(read.status().message(), HasSubstr("CRC-32C does not match"));
+}
+
+TEST_F(EventLogTest, SnapshotWithoutHeaderIsListedAndReadAsCorrupt) {
+  ASSERT_TRUE(OpenLog()->PutSnapshot(3, "some state").ok());
+  RawDb(StoreDir()).Delete("snapshots", SnapshotKey(3, 0));
+  auto log = OpenLog();
+  auto list = log->ListSnapshots();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->at(0).bytes, 0u);
+  EXPECT_THAT(log->ReadSnapshot(3).status().message(), HasSubstr("header (part 0) is missing"));
+}
+
+// ---- Secondary -----------------------------------------------------------
+
+class SecondaryTest : public EventLogTest {
+ protected:
+  std::unique_ptr<EventLog> OpenSecondary() {
+    LogOptions options;
+    options.mode = LogOptions::Mode::kSecondary;
+    options.secondary_dir = dir_.Sub("secondary");
+    return OpenLog(options);
+  }
+};
+
+TEST_F(SecondaryTest, SeesThePrimarysAppendsAfterCatchUp) {
+  auto primary = OpenLog();
+  ASSERT_TRUE(primary->Append(Records(1, 3), true).ok());
+  auto secondary = OpenSecondary();
+  ASSERT_NE(secondary, nullptr);
+  EXPECT_EQ(secondary->store_id(), primary->store_id());
+  EXPECT_EQ(secondary->head_seq(), 3u);
+
+  ASSERT_TRUE(primary->Append(Records(4, 2), true).ok());
+  EXPECT_EQ(secondary->head_seq(), 3u);
+  EXPECT_EQ(secondary->ReadEvent(4).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(secondary->CatchUp().ok());
+  EXPECT_EQ(secondary->head_seq(), 5u);
+  EXPECT_EQ(ReadAll(*secondary, 1, 5, 10), Expected(1, 5));
+}
+
+TEST_F(SecondaryTest, FollowsThePrimaryAcrossFlushesAndRestarts) {
+  auto primary = OpenLog();
+  ASSERT_TRUE(primary->Append(Records(1, 3), true).ok());
+  auto secondary = OpenSecondary();
+  primary.reset();  // flushes memtables to SST files
+  primary = OpenLog();
+  ASSERT_TRUE(primary->Append(Records(4, 3), true).ok());
+  ASSERT_TRUE(primary->PutSnapshot(6, "state").ok());
+  ASSERT_TRUE(secondary->CatchUp().ok());
+  EXPECT_EQ(ReadAll(*secondary, 1, 6, 10), Expected(1, 6));
+  EXPECT_EQ(*secondary->ReadSnapshot(6), "state");
+}
+
+TEST_F(SecondaryTest, RefusesWrites) {
+  auto primary = OpenLog();
+  auto secondary = OpenSecondary();
+  EXPECT_EQ(secondary->Append(Records(1, 1), true).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(secondary->PutSnapshot(1, "x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(secondary->DeleteSnapshot(1).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SecondaryTest, RefusesAnAbsentStore) {
+  LogOptions options;
+  options.mode = LogOptions::Mode::kSecondary;
+  options.secondary_dir = dir_.Sub("secondary");
+  auto log = EventLog::Open(StoreDir(), options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(log.status().message(), HasSubstr("is not a ctxd store"));
+  EXPECT_FALSE(std::filesystem::exists(StoreDir()));
+}
+
+TEST_F(EventLogTest, CatchUpOnAPrimaryDoesNothing) {
+  auto log = OpenLog();
+  EXPECT_TRUE(log->CatchUp().ok());
+}
+
+TEST_F(EventLogTest, DiskSizeGrowsWithTheLog) {
+  auto log = OpenLog();
+  const uint64_t empty = log->DiskSize();
+  EXPECT_GT(empty, 0u);
+  std::vector<LogRecord> records;
+  for (uint64_t seq = 1; seq <= 100; ++seq) records.push_back(Record(seq, Blob(10000 + seq)));
+  ASSERT_TRUE(log->Append(records, true).ok());
+  EXPECT_GT(log->DiskSize(), empty + 500000);
+}
+
+// ---- Faults --------------------------------------------------------------
+
+class FaultTest : public EventLogTest {
+ protected:
+  std::unique_ptr<EventLog> OpenFaulty() {
+    LogOptions options;
+    options.env = fault_.env();
+    return OpenLog(options);
+  }
+
+  testutil::FaultInjectionEnv fault_;
+};
+
+TEST_F(FaultTest, FailedWalWriteIsUnavailableAndLeavesTheLogReadable) {
+  auto log = OpenFaulty();
+  ASSERT_TRUE(log->Append(Records(1, 2), true).ok());
+  fault_.SetFailWrites(true);
+
+  Status failed = log->Append(Records(3, 1), true);
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(failed.message(), HasSubstr("injected"));
+  EXPECT_GT(fault_.failed_writes(), 0u);
+  EXPECT_EQ(log->head_seq(), 2u);
+  EXPECT_EQ(ReadAll(*log, 1, 10, 10), Expected(1, 2));
+  EXPECT_EQ(log->ReadEvent(3).status().code(), StatusCode::kNotFound);
+
+  // The disk is still broken: retries fail too, reads keep working.
+  EXPECT_EQ(log->Append(Records(3, 1), true).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(log->PutSnapshot(2, "state").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(ReadAll(*log, 1, 10, 10), Expected(1, 2));
+  EXPECT_EQ(log->head_seq(), 2u);
+
+  fault_.SetFailWrites(false);
+  ASSERT_TRUE(log->Append(Records(3, 2), true).ok());
+  ASSERT_TRUE(log->PutSnapshot(4, "state").ok());
+  EXPECT_EQ(ReadAll(*log, 1, 10, 10), Expected(1, 4));
+  log.reset();
+
+  log = OpenLog();
+  EXPECT_EQ(log->head_seq(), 4u);
+  EXPECT_EQ(ReadAll(*log, 1, 10, 10), Expected(1, 4));
+  EXPECT_EQ(*log->ReadSnapshot(4), "state");
+}
+
+TEST_F(FaultTest, FailedSyncIsNotResurrectedWhenTheWalIsReplayed) {
+  auto log = OpenFaulty();
+  ASSERT_TRUE(log->Append(Records(1, 2), true).ok());
+  fault_.SetFailSyncs(true);
+  EXPECT_EQ(log->Append({Record(3, "lost", {"k/lost"})}, true).code(), StatusCode::kUnavailable);
+  fault_.SetFailSyncs(false);
+
+  ASSERT_TRUE(log->Append({Record(3, "kept", {"k/kept"})}, true).ok());
+  EXPECT_EQ(*log->ReadEvent(3), "kept");
+  EXPECT_THAT(*log->ReadIndex("k/lost", 0, 10), IsEmpty());
+  log.reset();
+
+  log = OpenLog();
+  EXPECT_EQ(log->head_seq(), 3u);
+  EXPECT_EQ(*log->ReadEvent(3), "kept");
+  EXPECT_THAT(*log->ReadIndex("k/lost", 0, 10), IsEmpty());
+  EXPECT_THAT(*log->ReadIndex("k/kept", 0, 10), ElementsAre(3));
+}
+
+TEST_F(FaultTest, NoSpaceIsRecoveredFromLikeAnyWriteError) {
+  fault_.SetFault(testutil::FaultInjectionEnv::Fault::kNoSpace);
+  auto log = OpenFaulty();
+  ASSERT_TRUE(log->Append(Records(1, 1), true).ok());
+  fault_.SetFailWrites(true);
+  Status failed = log->Append(Records(2, 1), true);
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(failed.message(), HasSubstr("No space"));
+  fault_.SetFailWrites(false);
+  ASSERT_TRUE(log->Append(Records(2, 2), true).ok());
+  EXPECT_EQ(ReadAll(*log, 1, 10, 10), Expected(1, 3));
+}
+
+TEST_F(FaultTest, ClosingWhileTheDiskFailsKeepsWhatWasAcknowledged) {
+  auto log = OpenFaulty();
+  ASSERT_TRUE(log->Append(Records(1, 2), true).ok());
+  fault_.SetFailWrites(true);
+  EXPECT_EQ(log->Append(Records(3, 1), true).code(), StatusCode::kUnavailable);
+  log.reset();
+  fault_.SetFailWrites(false);
+  log = OpenLog();
+  EXPECT_EQ(log->head_seq(), 2u);
+  EXPECT_EQ(ReadAll(*log, 1, 10, 10), Expected(1, 2));
+}
+
+}  // namespace
+}  // namespace ctxd::log
