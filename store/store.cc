@@ -5,6 +5,8 @@
 #include <future>
 #include <set>
 
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
@@ -167,6 +169,9 @@ void Store::ExecuteBatch(Batch& batch) {
   // Commit times never go backwards along the log (SeqAtTime relies on it).
   const int64_t ts = std::max(NowMicros(), state_.head_ts_us);
   for (auto& submission : batch.submissions) {
+    if (submission.command.command_id.empty()) {
+      submission.command.command_id = boost::uuids::to_string(uuid_generator_());
+    }
     auto outcome = engine::Execute(state_, submission.command, ts);
     if (!outcome.ok()) {
       batch.results.emplace_back(outcome.status());

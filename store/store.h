@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/uuid/random_generator.hpp>
+
 #include "common/status.h"
 #include "engine/command.h"
 #include "engine/event.h"
@@ -60,7 +62,8 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Queues `command`; `done` runs on the writer thread once the command is
+  // Queues `command` (a command without command_id gets a generated UUID);
+  // `done` runs on the writer thread once the command is
   // durable (or refused). After Close() it fails with kUnavailable.
   void Submit(engine::Command command, Completion done);
   // Submit and wait.
@@ -126,6 +129,7 @@ class Store {
   mutable std::shared_mutex state_mu_;
   engine::State state_;  // guarded by state_mu_
   std::atomic<uint64_t> durable_seq_{0};
+  boost::uuids::random_generator uuid_generator_;  // writer thread only: ids for commands without one
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -53,9 +53,13 @@ std::map<std::string, uint64_t> ReadAcks(int fd) {
   ::close(fd);
   std::map<std::string, uint64_t> acks;
   std::istringstream lines(text);
-  std::string word, key;
-  uint64_t seq;
-  while (lines >> word >> key >> seq) acks[key] = seq;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string word, key;
+    uint64_t seq;
+    if (fields >> word >> key >> seq && word == "ack") acks[key] = seq;
+  }
   return acks;
 }
 

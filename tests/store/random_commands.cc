@@ -74,7 +74,8 @@ engine::Command RandomCommands::Next(const engine::State& state) {
   }
   command.session = session;
   if (kind < 70) {
-    command.body = GraphOp(state, session);
+    command.body = std::visit([](auto&& op) -> engine::CommandBody { return std::move(op); },
+                              GraphOp(state, session));
   } else if (kind < 78) {
     engine::BatchGraph batch;
     for (int i = Uniform(1, 4); i > 0; --i) batch.ops.push_back(GraphOp(state, session));

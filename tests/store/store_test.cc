@@ -63,7 +63,8 @@ TEST_F(StoreTest, ExecuteAssignsDenseSeqsAndAppliesTheCommand) {
   Open();
   auto first = store_->Execute(Set("a", "1"));
   auto second = store_->Execute(Set("b", "\"x\""));
-  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(first->seq, 1u);
   EXPECT_EQ(second->seq, 2u);
   EXPECT_EQ(Value("b"), "\"x\"");
@@ -195,6 +196,9 @@ TEST_F(StoreTest, SubmitAfterCloseIsUnavailable) {
 
 class StoreFaultTest : public StoreTest {
  protected:
+  // The store runs on fault_'s env, so it must close before fault_ goes.
+  void TearDown() override { store_.reset(); }
+
   testutil::FaultInjectionEnv fault_;
 };
 
