@@ -36,9 +36,13 @@ class ByteReader {
   bool Str(std::string* s);
   bool empty() const { return in_.empty(); }
   size_t remaining() const { return in_.size(); }
+  bool failed() const { return failed_; }
 
  private:
+  bool Fail();
+
   std::string_view in_;
+  bool failed_ = false;
 };
 
 // CRC-32C (Castagnoli) of `data`.

@@ -1,0 +1,275 @@
+#include "engine/apply.h"
+
+#include <unordered_set>
+#include <vector>
+
+namespace ctxd::engine {
+
+namespace {
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+std::string EdgeName(const std::string& parent, const std::string& child) {
+  return "edge " + Quote(parent) + " -> " + Quote(child);
+}
+
+// The context holds `expected` for `key` (nullptr: the key is absent).
+Status CheckContext(const State& state, const std::string& key, const std::string* expected) {
+  auto it = state.context.find(key);
+  if (it == state.context.end()) {
+    if (expected == nullptr) return Status::Ok();
+    return Status::Conflict("key " + Quote(key) + " was deleted since");
+  }
+  if (expected != nullptr && it->second.value == *expected) return Status::Ok();
+  return Status::Conflict("key " + Quote(key) + (expected == nullptr ? " was created" : " was changed") +
+                          " since (now version " + std::to_string(it->second.version) + ")");
+}
+
+Status MissingNode(const std::string& node) {
+  return Status::Conflict("node " + Quote(node) + " does not exist");
+}
+
+// The node holds `expected` for property `name` (nullptr: absent).
+Status CheckProperty(const Node& node, const std::string& node_id, const std::string& name,
+                     const std::string* expected) {
+  auto it = node.props.find(name);
+  auto conflict = [&](const char* what) {
+    return Status::Conflict("node " + Quote(node_id) + " property " + Quote(name) + " was " + what +
+                            " since");
+  };
+  if (it == node.props.end()) return expected == nullptr ? Status::Ok() : conflict("deleted");
+  if (expected == nullptr) return conflict("created");
+  if (it->second != *expected) return conflict("changed");
+  return Status::Ok();
+}
+
+void PushBounded(std::deque<UndoEntry>& stack, UndoEntry entry, size_t max_depth) {
+  stack.push_back(std::move(entry));
+  while (stack.size() > max_depth) stack.pop_front();
+}
+
+// Moves the top of `from` to `to` (CheckBookkeeping made sure there is one).
+void MoveTop(std::deque<UndoEntry>& from, std::deque<UndoEntry>& to, size_t max_depth) {
+  UndoEntry entry = std::move(from.back());
+  from.pop_back();
+  PushBounded(to, std::move(entry), max_depth);
+}
+
+void UpdateSession(State& state, Session& session, const Event& event) {
+  switch (event.type) {
+    case EventType::kUndo:
+      MoveTop(session.undo, session.redo, state.max_undo_depth);
+      return;
+    case EventType::kRedo:
+      MoveTop(session.redo, session.undo, state.max_undo_depth);
+      return;
+    case EventType::kSave:
+      session.saves[event.label] = SavePoint{event.seq, event.ts_us};
+      return;
+    default:
+      break;
+  }
+  if (IsUndoable(event)) {
+    PushBounded(session.undo, UndoEntry{event.seq, event.command_id, event.changes}, state.max_undo_depth);
+    session.redo.clear();
+  }
+}
+
+bool NeedsSession(EventType type) {
+  return type != EventType::kContextSet && type != EventType::kContextDelete &&
+         type != EventType::kContextBatch;
+}
+
+Status Corrupt(const Event& event, const std::string& what) {
+  return Status::Corruption("event seq " + std::to_string(event.seq) + ": " + what);
+}
+
+}  // namespace
+
+Status CheckBookkeeping(const State& state, const Event& event) {
+  if (event.session.empty()) {
+    return NeedsSession(event.type) ? Corrupt(event, "session event without a session") : Status::Ok();
+  }
+  auto it = state.sessions.find(event.session);
+  const Session* session = it == state.sessions.end() ? nullptr : &it->second;
+  auto top_is = [](const std::deque<UndoEntry>* stack, uint64_t seq) {
+    return stack != nullptr && !stack->empty() && stack->back().seq == seq;
+  };
+  if (event.type == EventType::kUndo && !top_is(session ? &session->undo : nullptr, event.undoes)) {
+    return Corrupt(event, "undoes seq " + std::to_string(event.undoes) + ", not the top of the undo stack");
+  }
+  if (event.type == EventType::kRedo && !top_is(session ? &session->redo : nullptr, event.redoes)) {
+    return Corrupt(event, "redoes seq " + std::to_string(event.redoes) + ", not the top of the redo stack");
+  }
+  return Status::Ok();
+}
+
+bool IsUndoable(const Event& event) {
+  switch (event.type) {
+    case EventType::kUndo:
+    case EventType::kRedo:
+    case EventType::kSave:
+      return false;
+    case EventType::kContextSet:
+    case EventType::kContextDelete:
+    case EventType::kContextBatch:
+      return !event.session.empty();
+    default:
+      return true;
+  }
+}
+
+bool Reaches(const Graph& graph, const std::string& from, const std::string& to) {
+  if (from == to) return true;
+  std::vector<const Node*> pending;
+  std::unordered_set<const Node*> seen;
+  auto visit = [&](const std::string& id) {
+    auto it = graph.nodes.find(id);
+    if (it != graph.nodes.end() && seen.insert(&it->second).second) pending.push_back(&it->second);
+  };
+  visit(from);
+  while (!pending.empty()) {
+    const Node* node = pending.back();
+    pending.pop_back();
+    for (const auto& child : node->children) {
+      if (child == to) return true;
+      visit(child);
+    }
+  }
+  return false;
+}
+
+Status ChangeApplier::Apply(const Change& change) {
+  return std::visit([this](const auto& c) { return Do(c); }, change);
+}
+
+Status ChangeApplier::Do(const CtxPut& c) {
+  CTXD_RETURN_IF_ERROR(CheckContext(state_, c.key, c.old ? &*c.old : nullptr));
+  auto [it, created] = state_.context.try_emplace(c.key);
+  ContextEntry& entry = it->second;
+  entry.value = c.value;
+  entry.version = seq_;
+  if (created) entry.created_seq = seq_;
+  entry.actor = actor_;
+  entry.ts_us = ts_us_;
+  return Status::Ok();
+}
+
+Status ChangeApplier::Do(const CtxDel& c) {
+  CTXD_RETURN_IF_ERROR(CheckContext(state_, c.key, &c.old));
+  state_.context.erase(c.key);
+  return Status::Ok();
+}
+
+StatusOr<Graph*> ChangeApplier::SessionGraph() {
+  if (graph_ != nullptr) return graph_;
+  if (session_.empty()) return Status::Conflict("graph change without a session");
+  graph_ = &state_.sessions[session_].graph;
+  return graph_;
+}
+
+Status ChangeApplier::Do(const NodeAdd& c) {
+  auto graph = SessionGraph();
+  if (!graph.ok()) return graph.status();
+  auto [it, inserted] = (*graph)->nodes.try_emplace(c.node);
+  if (!inserted) return Status::Conflict("node " + Quote(c.node) + " already exists");
+  it->second.type = c.type;
+  it->second.name = c.name;
+  it->second.props = c.props;
+  return Status::Ok();
+}
+
+Status ChangeApplier::Do(const NodeRemove& c) {
+  auto graph = SessionGraph();
+  if (!graph.ok()) return graph.status();
+  auto it = (*graph)->nodes.find(c.node);
+  if (it == (*graph)->nodes.end()) return MissingNode(c.node);
+  const Node& node = it->second;
+  if (node.type != c.type || node.name != c.name || node.props != c.props) {
+    return Status::Conflict("node " + Quote(c.node) + " was changed since");
+  }
+  if (!node.parents.empty() || !node.children.empty()) {
+    return Status::Conflict("node " + Quote(c.node) + " still has edges");
+  }
+  (*graph)->nodes.erase(it);
+  return Status::Ok();
+}
+
+Status ChangeApplier::Do(const EdgeAdd& c) {
+  auto graph = SessionGraph();
+  if (!graph.ok()) return graph.status();
+  auto& nodes = (*graph)->nodes;
+  auto parent = nodes.find(c.parent);
+  if (parent == nodes.end()) return MissingNode(c.parent);
+  auto child = nodes.find(c.child);
+  if (child == nodes.end()) return MissingNode(c.child);
+  if (parent->second.children.contains(c.child)) {
+    return Status::Conflict(EdgeName(c.parent, c.child) + " already exists");
+  }
+  if (Reaches(**graph, c.child, c.parent)) {
+    return Status::Conflict(EdgeName(c.parent, c.child) + " would create a cycle");
+  }
+  parent->second.children.insert(c.child);
+  child->second.parents.insert(c.parent);
+  ++(*graph)->edge_count;
+  return Status::Ok();
+}
+
+Status ChangeApplier::Do(const EdgeRemove& c) {
+  auto graph = SessionGraph();
+  if (!graph.ok()) return graph.status();
+  auto& nodes = (*graph)->nodes;
+  auto parent = nodes.find(c.parent);
+  auto child = nodes.find(c.child);
+  if (parent == nodes.end() || child == nodes.end() || !parent->second.children.contains(c.child)) {
+    return Status::Conflict(EdgeName(c.parent, c.child) + " does not exist");
+  }
+  parent->second.children.erase(c.child);
+  child->second.parents.erase(c.parent);
+  --(*graph)->edge_count;
+  return Status::Ok();
+}
+
+Status ChangeApplier::Do(const PropPut& c) {
+  auto graph = SessionGraph();
+  if (!graph.ok()) return graph.status();
+  auto it = (*graph)->nodes.find(c.node);
+  if (it == (*graph)->nodes.end()) return MissingNode(c.node);
+  CTXD_RETURN_IF_ERROR(CheckProperty(it->second, c.node, c.name, c.old ? &*c.old : nullptr));
+  it->second.props[c.name] = c.value;
+  return Status::Ok();
+}
+
+Status ChangeApplier::Do(const PropDel& c) {
+  auto graph = SessionGraph();
+  if (!graph.ok()) return graph.status();
+  auto it = (*graph)->nodes.find(c.node);
+  if (it == (*graph)->nodes.end()) return MissingNode(c.node);
+  CTXD_RETURN_IF_ERROR(CheckProperty(it->second, c.node, c.name, &c.old));
+  it->second.props.erase(c.name);
+  return Status::Ok();
+}
+
+Status Bookkeep(State& state, const Event& event) {
+  CTXD_RETURN_IF_ERROR(CheckBookkeeping(state, event));
+  ApplyBookkeeping(state, event);
+  return Status::Ok();
+}
+
+void ApplyBookkeeping(State& state, const Event& event) {
+  state.head_seq = event.seq;
+  state.head_ts_us = event.ts_us;
+  if (!event.session.empty()) {
+    Session& session = state.sessions[event.session];
+    session.last_seq = event.seq;
+    UpdateSession(state, session, event);
+  }
+  if (event.client_command_id) {
+    uint64_t ref_seq = event.type == EventType::kUndo   ? event.undoes
+                       : event.type == EventType::kRedo ? event.redoes
+                                                        : 0;
+    state.dedupe.Insert(event.command_id, DedupeEntry{event.seq, ref_seq, event.result});
+  }
+}
+
+}  // namespace ctxd::engine

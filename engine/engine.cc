@@ -1,0 +1,135 @@
+#include "engine/engine.h"
+
+#include "engine/apply.h"
+#include "engine/executor.h"
+#include "engine/transaction.h"
+
+namespace ctxd::engine {
+
+namespace {
+
+bool IsContextCommand(const CommandBody& body) {
+  return std::holds_alternative<SetContext>(body) || std::holds_alternative<DeleteContext>(body) ||
+         std::holds_alternative<BatchContext>(body);
+}
+
+Status ValidateCommand(const Command& command) {
+  CTXD_RETURN_IF_ERROR(ValidateName("actor", command.actor));
+  CTXD_RETURN_IF_ERROR(ValidateName("command_id", command.command_id));
+  if (!command.session.empty()) return ValidateName("session", command.session);
+  if (!IsContextCommand(command.body)) {
+    return Status::InvalidArgument("graph and session commands need a session");
+  }
+  return Status::Ok();
+}
+
+// A retry of a command whose client-chosen id was seen: the original answer.
+std::optional<Outcome> FindDuplicate(const State& state, const Command& command) {
+  if (!command.client_command_id) return std::nullopt;
+  const DedupeEntry* entry = state.dedupe.Find(command.command_id);
+  if (entry == nullptr) return std::nullopt;
+  Outcome outcome;
+  outcome.result.seq = entry->seq;
+  outcome.result.changed = false;
+  outcome.result.deduplicated = true;
+  if (std::holds_alternative<SetContext>(command.body)) outcome.result.version = entry->seq;
+  outcome.result.ref_seq = entry->ref_seq;
+  outcome.result.command_id = command.command_id;
+  outcome.result.result = entry->result;
+  return outcome;
+}
+
+Event MakeEvent(const Command& command, uint64_t seq, int64_t ts_us, const Draft& draft,
+                std::vector<Change> changes) {
+  Event event;
+  event.seq = seq;
+  event.ts_us = ts_us;
+  event.type = draft.type;
+  event.actor = command.actor;
+  event.session = command.session;
+  event.command_id = command.command_id;
+  event.client_command_id = command.client_command_id;
+  event.undoes = draft.undoes;
+  event.redoes = draft.redoes;
+  event.label = draft.label;
+  event.result = draft.result;
+  event.changes = std::move(changes);
+  return event;
+}
+
+CommandResult MakeResult(const Command& command, const State& state, const Draft& draft, bool appended) {
+  CommandResult result;
+  result.seq = state.head_seq;
+  result.changed = appended;
+  if (std::holds_alternative<SetContext>(command.body)) {
+    result.version = appended ? state.head_seq : draft.version;
+  }
+  result.ref_seq = draft.undoes != 0 ? draft.undoes : draft.redoes;
+  result.command_id = command.command_id;
+  result.result = draft.result;
+  return result;
+}
+
+// Runs the command's handler inside `tx`: on success the state holds the
+// changes, on failure the transaction is rolled back.
+Status Run(State& state, const Command& command, Transaction& tx, Draft& draft) {
+  Executor executor(state, command, tx, draft);
+  Status status = std::visit(executor, command.body);
+  if (!status.ok()) tx.Rollback();
+  return status;
+}
+
+}  // namespace
+
+StatusOr<Outcome> Execute(State& state, const Command& command, int64_t ts_us) {
+  if (auto duplicate = FindDuplicate(state, command)) return std::move(*duplicate);
+  CTXD_RETURN_IF_ERROR(ValidateCommand(command));
+  // Handlers may create the session (graph lookups, changes); a command that
+  // appends nothing must not leave it behind.
+  bool new_session = !command.session.empty() && !state.sessions.contains(command.session);
+  auto drop_new_session = [&] {
+    if (new_session) state.sessions.erase(command.session);
+  };
+  uint64_t seq = state.head_seq + 1;
+  Transaction tx(state, command.session, seq, command.actor, ts_us);
+  Draft draft;
+  Status status = Run(state, command, tx, draft);
+  if (!status.ok()) {
+    drop_new_session();
+    return status;
+  }
+  if (tx.changes().empty() && !draft.append_unchanged) {
+    drop_new_session();
+    return Outcome{std::nullopt, MakeResult(command, state, draft, false)};
+  }
+  Event event = MakeEvent(command, seq, ts_us, draft, {});
+  // The handlers read the stack tops they name, so this only fails on a bug.
+  status = CheckBookkeeping(state, event);
+  if (!status.ok()) {
+    tx.Rollback();
+    drop_new_session();
+    return Status::Internal("bookkeeping refused its own event: " + status.message());
+  }
+  event.changes = tx.TakeChanges();
+  ApplyBookkeeping(state, event);
+  return Outcome{std::move(event), MakeResult(command, state, draft, true)};
+}
+
+Status Apply(State& state, const Event& event) {
+  if (event.seq != state.head_seq + 1) {
+    return Status::Corruption("event seq " + std::to_string(event.seq) + " does not follow head seq " +
+                              std::to_string(state.head_seq));
+  }
+  ChangeApplier applier(state, event.session, event.seq, event.actor, event.ts_us);
+  for (size_t i = 0; i < event.changes.size(); ++i) {
+    Status status = applier.Apply(event.changes[i]);
+    if (!status.ok()) {
+      return Status::Corruption("event seq " + std::to_string(event.seq) + " change " + std::to_string(i) +
+                                " (" + ChangeName(event.changes[i]) +
+                                ") does not fit the state: " + status.message());
+    }
+  }
+  return Bookkeep(state, event);
+}
+
+}  // namespace ctxd::engine
