@@ -159,16 +159,49 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   request.headers.reserve(8);
   for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
   request.body = std::move(message.body());
-  const uint64_t id = slot.id;
-  // The handler may answer inline, which can pop `slot`: keep only the id.
-  const RouteClass route = shared_.router.Handle(std::move(request), Responder(shared_from_this(), id));
-  for (auto& s : queue_) {
-    if (s.id == id) s.route = route;
+  slot.write = request.method != Method::kGet && request.method != Method::kHead &&
+               request.method != Method::kOptions;
+  if (!CanDispatch(queue_.size() - 1)) {
+    slot.deferred.emplace(std::move(request));
+    return;
+  }
+  Route(slot.id, std::move(request));
+}
+
+bool HttpSession::CanDispatch(size_t index) const {
+  const bool write = queue_[index].write;
+  for (size_t i = 0; i < index; ++i) {
+    const Slot& earlier = queue_[i];
+    if (earlier.ready) continue;
+    if (earlier.deferred || !write || !earlier.write) return false;
+  }
+  return true;
+}
+
+void HttpSession::DispatchDeferred() {
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    Slot& slot = queue_[i];
+    if (!slot.deferred) continue;
+    if (!CanDispatch(i)) return;
+    net::post(stream_.get_executor(), [self = shared_from_this(), id = slot.id,
+                                       request = std::move(*slot.deferred)]() mutable {
+      self->Route(id, std::move(request));
+    });
+    slot.deferred.reset();
   }
 }
 
+void HttpSession::Route(uint64_t id, HttpRequest request) {
+  const RouteClass route = shared_.router.Handle(std::move(request), Responder(shared_from_this(), id));
+  for (auto& slot : queue_) {
+    if (slot.id == id) slot.route = route;
+  }
+}
+
+// Always posted, even from the strand: the queue is never changed under the
+// feet of the code that called the handler.
 void HttpSession::Deliver(uint64_t id, HttpResponse response) {
-  net::dispatch(stream_.get_executor(),
+  net::post(stream_.get_executor(),
                 [self = shared_from_this(), id, response = std::move(response)]() mutable {
                   self->OnResponse(id, std::move(response));
                 });
@@ -180,6 +213,7 @@ void HttpSession::OnResponse(uint64_t id, HttpResponse response) {
   if (slot.ready || slot.handoff != nullptr) return;  // answered twice: keep the first
   slot.ready = true;
   slot.response = std::move(response);
+  DispatchDeferred();
   MaybeWrite();
 }
 

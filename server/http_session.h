@@ -7,6 +7,10 @@
 // time. Responses arrive through ResponseSink::Deliver from any thread (the
 // store's writer thread, the worker pool) and are dispatched to the strand;
 // ready responses at the head of the queue leave together in one write.
+//
+// Pipelined requests see each other's effects in order: writes go to the
+// store in request order (its queue is FIFO), and a request that follows an
+// unanswered one is held back unless both are writes.
 #pragma once
 
 #include <chrono>
@@ -55,6 +59,10 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
     // Set instead of a response: the socket goes to this route.
     const StreamHandoff* handoff = nullptr;
     std::optional<http::request<http::string_body>> handoff_request;
+    // Not GET/HEAD/OPTIONS: it may change the state.
+    bool write = false;
+    // Held back until the requests before it allow it (CanDispatch).
+    std::optional<HttpRequest> deferred;
   };
 
   void DoRead();
@@ -63,6 +71,9 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void OnRead(beast::error_code ec);
   void OnReadError(beast::error_code ec);
   void Dispatch(http::request<http::string_body> message);
+  bool CanDispatch(size_t index) const;
+  void DispatchDeferred();
+  void Route(uint64_t id, HttpRequest request);
   void Reject(HttpResponse response);
   void OnResponse(uint64_t id, HttpResponse response);
   void MaybeWrite();

@@ -126,6 +126,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!store_options.sync) spdlog::warn("--durability=async: writes are acknowledged before fsync");
+  spdlog::debug("data in {}, {} I/O threads, body limit {} bytes, at most {} connections", flags.data,
+                options.io_threads, options.body_limit, options.max_connections);
   {
     ctxd::server::Server server(**store, options);
     if (auto listening = server.Listen(); !listening.ok()) {

@@ -1,0 +1,212 @@
+"""Bad input over real sockets: every client mistake gets a 4xx with the API
+error JSON (or, for garbage, a closed connection); nothing is appended and
+the server keeps serving."""
+
+import json
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import requests
+
+from ctxd_harness import Ctxd
+
+
+def status_of(raw):
+    """The status code of the first response in `raw`, or None."""
+    if not raw.startswith(b"HTTP/1.1 "):
+        return None
+    return int(raw[9:12])
+
+
+def body_of(raw):
+    return raw.split(b"\r\n\r\n", 1)[1]
+
+
+class BadInputTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+        cls.ctxd.put("/v1/context/existing", json={"value": 1})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.cleanup()
+
+    def setUp(self):
+        self.head_before = self.ctxd.head()
+
+    def tearDown(self):
+        # The server still serves, and nothing was appended.
+        self.assertEqual(self.ctxd.get("/healthz").status_code, 200)
+        self.assertEqual(self.ctxd.head(), self.head_before)
+
+    def assertClientError(self, raw, allowed=(400,)):
+        status = status_of(raw)
+        if status is None:
+            self.assertEqual(raw, b"", "neither an HTTP answer nor a closed connection: %r" % raw[:200])
+            return
+        self.assertIn(status, allowed, raw[:300])
+        error = json.loads(body_of(raw))["error"]
+        self.assertTrue(error["code"] and error["message"], error)
+
+    def assertApiError(self, response, status=400, code="BAD_REQUEST"):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(response.json()["error"]["code"], code)
+
+    def put_raw(self, path, body, extra=b""):
+        return (b"PUT " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    # Garbage and broken HTTP.
+    def test_raw_garbage(self):
+        for garbage in (b"\x00\xff\xfe garbage \x01\r\n\r\n", b"hello\r\n\r\n", b"GET\r\n\r\n",
+                        b"GET / HTTP/9.9\r\n\r\n", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64):
+            self.assertClientError(self.ctxd.raw(garbage, read_timeout=3, shutdown_write=True))
+
+    def test_unknown_method(self):
+        raw = self.ctxd.raw(b"FOO /v1/context/existing HTTP/1.1\r\nHost: x\r\n\r\n", read_timeout=3)
+        self.assertClientError(raw, allowed=(400, 405))
+
+    def test_truncated_request_appends_nothing(self):
+        body = b'{"value": "truncated"}'
+        request = self.put_raw(b"/v1/context/trunc", body)
+        for cut in (10, 40, len(request) - 5):
+            raw = self.ctxd.raw(request[:cut], read_timeout=3, shutdown_write=True)
+            self.assertEqual(raw, b"")
+        self.assertApiError(self.ctxd.get("/v1/context/trunc"), 404, "NOT_FOUND")
+
+    def test_header_never_finished_does_not_block_others(self):
+        with socket.create_connection((self.ctxd.host, self.ctxd.port)) as s:
+            s.sendall(b"PUT /v1/context/slow HTTP/1.1\r\nHost: x\r\nContent-Le")
+            for _ in range(5):
+                self.assertEqual(self.ctxd.get("/v1/context/existing").status_code, 200)
+
+    def test_oversized_header(self):
+        raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        self.assertClientError(raw, allowed=(431,))
+
+    def test_oversized_body(self):
+        big = b'{"value": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+        raw = self.ctxd.raw(self.put_raw(b"/v1/context/big", big), read_timeout=5)
+        self.assertClientError(raw, allowed=(413,))
+        # Declared small but chunked past the limit.
+        chunk = b"x" * (1024 * 1024)
+        chunked = (b"PUT /v1/context/big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                   b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(3)) + b"0\r\n\r\n")
+        self.assertClientError(self.ctxd.raw(chunked, read_timeout=5), allowed=(413,))
+        r = requests.put(self.ctxd.url + "/v1/context/big", data=big, timeout=10)
+        self.assertApiError(r, 413, "PAYLOAD_TOO_LARGE")
+
+    def test_a_value_of_one_mebibyte_is_accepted(self):
+        value = "v" * (1024 * 1024 - 16)
+        r = self.ctxd.put("/v1/context/one-mib", json={"value": value})
+        self.assertEqual(r.status_code, 200, r.text[:200])
+        self.head_before = self.ctxd.head()
+        self.assertEqual(len(self.ctxd.get("/v1/context/one-mib").json()["value"]), len(value))
+
+    # Bad JSON and wrong types.
+    def test_malformed_json(self):
+        for body in (b"{", b'{"value": }', b"nul", b"", b"   ", b'{"value": 1} trailing', b"\xff\xfe"):
+            self.assertApiError(requests.put(self.ctxd.url + "/v1/context/k", data=body, timeout=5))
+            self.assertApiError(requests.post(self.ctxd.url + "/v1/context", data=body, timeout=5))
+            self.assertApiError(requests.post(self.ctxd.url + "/v1/sessions/s/commands", data=body, timeout=5))
+
+    def test_wrong_types(self):
+        for body in ([1], "str", 5, {"no_value": 1}, {"value": 1, "actor": 5}, {"value": 1, "session": []},
+                     {"value": 1, "command_id": {}}):
+            self.assertApiError(self.ctxd.put("/v1/context/k", json=body))
+
+    def test_invalid_utf8(self):
+        self.assertApiError(requests.put(self.ctxd.url + "/v1/context/k", data=b'{"value": "\xc3\x28"}', timeout=5))
+        self.assertApiError(requests.put(self.ctxd.url + "/v1/context/k", data=b'{"value": "\xed\xa0\x80"}',
+                                         timeout=5))
+        self.assertApiError(self.ctxd.put("/v1/context/%C3%28", json={"value": 1}))
+        self.assertApiError(self.ctxd.get("/v1/context/%FF"))
+        self.assertApiError(self.ctxd.delete("/v1/context/existing?actor=%FF"))
+        raw = self.ctxd.raw(self.put_raw(b"/v1/context/\xff\xfe", b'{"value": 1}', b"Connection: close\r\n"),
+                            read_timeout=3)
+        self.assertClientError(raw)
+
+    def test_bad_percent_encoding(self):
+        for path in ("/v1/context/a%zz", "/v1/context/a%4", "/v1/context/a%", "/v1/context/existing?at=%g1",
+                     "/ctx?key=%"):
+            raw = self.ctxd.raw(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
+                                read_timeout=3)
+            self.assertEqual(status_of(raw), 400, raw)
+
+    def test_bad_keys(self):
+        self.assertApiError(self.ctxd.put("/v1/context/a%01b", json={"value": 1}))
+        self.assertApiError(self.ctxd.put("/v1/context/a%0Ab", json={"value": 1}))
+        self.assertApiError(self.ctxd.put("/v1/context/" + "k" * 1025, json={"value": 1}))
+        self.assertApiError(self.ctxd.post("/v1/context", json={"set": {"bad\u0001": 1}}))
+        self.assertApiError(self.ctxd.post("/v1/context", json={"set": {"": 1}}))
+
+    def test_deeply_nested_json(self):
+        deep = "[" * 100000 + "]" * 100000
+        self.assertApiError(requests.put(self.ctxd.url + "/v1/context/deep", data='{"value": %s}' % deep, timeout=10))
+
+    def test_bad_if_match_and_ids(self):
+        self.assertApiError(self.ctxd.put("/v1/context/existing", json={"value": 2}, headers={"If-Match": "-1"}))
+        self.assertApiError(self.ctxd.put("/v1/context/existing", json={"value": 2},
+                                          headers={"Idempotency-Key": "x" * 300}))
+        self.assertApiError(self.ctxd.post("/v1/sessions/%01/commands",
+                                           json={"command": "create_node", "type": "t", "name": "n"}))
+
+    # HTTP behaviour.
+    def test_pipelined_requests_are_answered_in_order(self):
+        requests_bytes = b"".join(
+            self.put_raw(b"/v1/context/pipe-%d" % i, b'{"value": %d}' % i) for i in range(10))
+        requests_bytes += b"GET /v1/context/pipe-9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        raw = self.ctxd.raw(requests_bytes, read_timeout=5)
+        answers = raw.split(b"HTTP/1.1 ")[1:]
+        self.assertEqual(len(answers), 11, raw)
+        seqs = [json.loads(a.split(b"\r\n\r\n", 1)[1])["seq"] for a in answers[:10]]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(json.loads(answers[10].split(b"\r\n\r\n", 1)[1])["value"], 9)
+        self.head_before = self.ctxd.head()
+
+    def test_http10_and_connection_close(self):
+        raw = self.ctxd.raw(b"GET /healthz HTTP/1.0\r\n\r\n", read_timeout=3)  # 1.0: closes by default
+        self.assertEqual(status_of(raw), 200)
+        raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", read_timeout=3)
+        self.assertIn(b"Connection: close", raw)
+
+    def test_curl_expect_continue_is_fast(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump({"value": "x" * 4000}, f)
+            f.flush()
+            start = time.monotonic()
+            out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                                  "-H", "Content-Type: application/json", "--data-binary", "@" + f.name,
+                                  self.ctxd.url + "/v1/context/curl-big"], capture_output=True, text=True,
+                                 timeout=20)
+            self.assertEqual(out.stdout, "200")
+            self.assertLess(time.monotonic() - start, 0.9)
+        self.head_before = self.ctxd.head()
+
+
+class ConnectionLimitTest(unittest.TestCase):
+    def test_connections_beyond_the_limit_get_503(self):
+        with Ctxd(args=["--max-connections", "4"]) as ctxd:
+            held = [socket.create_connection((ctxd.host, ctxd.port)) for _ in range(4)]
+            try:
+                time.sleep(0.2)
+                raw = ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", read_timeout=3)
+                self.assertEqual(status_of(raw), 503, raw)
+            finally:
+                for s in held:
+                    s.close()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if status_of(ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200:
+                    break
+                time.sleep(0.05)
+            else:
+                self.fail("the server did not recover after connections closed")
+
+
+if __name__ == "__main__":
+    unittest.main()

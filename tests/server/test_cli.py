@@ -1,0 +1,97 @@
+"""The ctxd command line (API.md "Command line") and the old server's
+environment variables."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import unittest
+
+from ctxd_harness import BANNER, Ctxd, binary
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ctxd-cli-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_ctxd(self, *args, env=None):
+        return subprocess.run([binary(), "--data", self.dir] + list(args), capture_output=True, text=True,
+                              timeout=30, env=env)
+
+    def test_unsupported_options_are_refused(self):
+        for args in (["--auth-file", "tokens"], ["--tls-cert", "c.pem", "--tls-key", "k.pem"]):
+            out = self.run_ctxd(*args)
+            self.assertEqual(out.returncode, 2)
+            self.assertIn("not supported yet", out.stderr)
+
+    def test_usage_errors_exit_2(self):
+        for args in (["--durability", "sometimes"], ["--listen", "nonsense"], ["--listen", "127.0.0.1:99999"],
+                     ["--tls-cert", "only.pem"], ["--no-such-flag"], ["--log-level", "loud"]):
+            self.assertEqual(self.run_ctxd(*args).returncode, 2, args)
+
+    def test_help_exits_0(self):
+        out = self.run_ctxd("--help")
+        self.assertEqual(out.returncode, 0)
+        for flag in ("--data", "--listen", "--durability", "--snapshot-every", "--dump-dir", "--log-level"):
+            self.assertIn(flag, out.stdout)
+
+    def test_port_in_use_fails_with_1(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            out = self.run_ctxd("--listen", "127.0.0.1:%d" % s.getsockname()[1])
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("cannot listen", out.stderr)
+
+    def test_environment_sets_the_default_address_and_debug(self):
+        port = free_port()
+        env = dict(os.environ, CONTEXT_SERVER_HOST="127.0.0.1", CONTEXT_SERVER_PORT=str(port), DEBUG="1")
+        proc = subprocess.Popen([binary(), "--data", self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        try:
+            line = proc.stdout.readline()
+            self.assertEqual(BANNER.search(line).group(1), "http://127.0.0.1:%d" % port)
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("[debug]", err)
+
+    def test_banner_lists_the_urls(self):
+        proc = subprocess.Popen([binary(), "--data", self.dir, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            lines = [proc.stdout.readline() for _ in range(6)]
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
+        text = "".join(lines)
+        for path in ("/v1/context", "/v1/stream", "/v1/ws", "/ctx", "/metrics"):
+            self.assertIn(path, text)
+
+    def test_async_durability_and_snapshot_every(self):
+        with Ctxd(data_dir=self.dir, args=["--durability", "async", "--snapshot-every", "10"]) as ctxd:
+            for i in range(30):
+                self.assertEqual(ctxd.put("/v1/context/a%d" % i, json={"value": i}).status_code, 200)
+            self.assertEqual(ctxd.stop(), 0)
+        with Ctxd(data_dir=self.dir) as ctxd:
+            self.assertEqual(len(ctxd.get("/v1/context").json()["context"]), 30)
+
+    def test_readyz_after_recovery(self):
+        with Ctxd(data_dir=self.dir) as ctxd:
+            self.assertEqual(ctxd.get("/readyz").status_code, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
