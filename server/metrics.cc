@@ -41,6 +41,7 @@ struct Metrics::Impl {
   prometheus::Registry registry;
   prometheus::Counter* events_appended = nullptr;
   prometheus::Histogram* batch_size = nullptr;
+  prometheus::Histogram* fsync = nullptr;
   prometheus::Histogram* commit_latency = nullptr;
   std::array<prometheus::Histogram*, kRouteClassCount> request_duration{};
   prometheus::Gauge* connections = nullptr;
@@ -65,9 +66,14 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
                                 .Add({});
   impl_->batch_size = &prometheus::BuildHistogram()
                            .Name("ctxd_commit_batch_size")
-                           .Help("Events written per group commit (one WriteBatch, one fsync)")
+                           .Help("Commands answered per group commit (one WriteBatch, one fsync)")
                            .Register(r)
                            .Add({}, BatchBuckets());
+  impl_->fsync = &prometheus::BuildHistogram()
+                      .Name("ctxd_fsync_seconds")
+                      .Help("Group commit write to the log, fsync included")
+                      .Register(r)
+                      .Add({}, LatencyBuckets());
   impl_->commit_latency = &prometheus::BuildHistogram()
                                .Name("ctxd_commit_seconds")
                                .Help("Write requests: submit to durable acknowledgement")
@@ -95,9 +101,11 @@ void Metrics::ObserveRequest(RouteClass route, double seconds) {
   impl_->request_duration[static_cast<int>(route)]->Observe(seconds);
 }
 
-void Metrics::ObserveCommit(size_t events) {
+void Metrics::ObserveCommit(size_t commands, size_t events, double write_seconds) {
+  impl_->batch_size->Observe(static_cast<double>(commands));
+  if (events == 0) return;
   impl_->events_appended->Increment(static_cast<double>(events));
-  impl_->batch_size->Observe(static_cast<double>(events));
+  impl_->fsync->Observe(write_seconds);
 }
 
 void Metrics::ObserveCommitLatency(double seconds) { impl_->commit_latency->Observe(seconds); }

@@ -25,8 +25,10 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   void ObserveRequest(RouteClass route, double seconds);
-  // One group commit of `events` events (commit listener, writer thread).
-  void ObserveCommit(size_t events);
+  // One group commit (the store's commit stats listener, writer thread):
+  // `commands` answered, `events` appended, the RocksDB write with its fsync
+  // took `write_seconds`.
+  void ObserveCommit(size_t commands, size_t events, double write_seconds);
   // Submit -> durable completion of one write request.
   void ObserveCommitLatency(double seconds);
   void ConnectionOpened();

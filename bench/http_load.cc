@@ -1,0 +1,179 @@
+// http_load: end-to-end load driver for ctxd's HTTP API.
+//
+// Durable PUT /v1/context/{key} with ~100-byte JSON bodies over N keep-alive
+// connections for S seconds; prints throughput, p50 and p99 latency per
+// connection count. Start ctxd first (e.g. build/bin/ctxd --data /tmp/d
+// --listen 127.0.0.1:8080), then:
+//   build/bin/http_load --target 127.0.0.1:8080 --connections 1,16,64,256 --seconds 10
+//
+// Each connection sends one request, waits for its answer, sends the next
+// (no pipelining unless --pipeline > 1), so concurrency = connections x
+// pipeline. Responses are parsed minimally (status line, Content-Length):
+// the driver shares the CPU with the server and must stay cheap.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace net = boost::asio;
+using net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string target = "127.0.0.1:8080";
+  std::vector<int> connections = {1, 16, 64, 256};
+  double seconds = 10;
+  int pipeline = 1;
+  int threads = 1;
+  int value_bytes = 100;
+  int keys = 1000;
+};
+
+struct ConnectionStats {
+  std::vector<double> latencies_us;
+  uint64_t errors = 0;
+};
+
+std::string Body(uint64_t counter, int body_bytes) {
+  // {"value":"<counter>xxxx"} padded to body_bytes; the counter keeps every
+  // set a real change (a same-value set appends nothing).
+  std::string prefix = "{\"value\":\"" + std::to_string(counter);
+  const std::string suffix = "\"}";
+  const int pad = std::max<int>(0, body_bytes - static_cast<int>(prefix.size() + suffix.size()));
+  return prefix + std::string(pad, 'x') + suffix;
+}
+
+std::string Request(const std::string& host, int connection, uint64_t counter, const Options& options) {
+  const std::string body = Body(counter, options.value_bytes);
+  return "PUT /v1/context/bench-" + std::to_string(connection) + "-" + std::to_string(counter % options.keys) +
+         " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// Reads one response from `socket` (buffered in `buffer`); returns its status.
+net::awaitable<int> ReadResponse(tcp::socket& socket, std::string& buffer) {
+  while (true) {
+    const size_t header_end = buffer.find("\r\n\r\n");
+    if (header_end != std::string::npos) {
+      const std::string_view header(buffer.data(), header_end);
+      size_t length = 0;
+      const size_t cl = header.find("Content-Length: ");
+      if (cl != std::string_view::npos) length = std::stoul(std::string(header.substr(cl + 16, 12)));
+      const size_t total = header_end + 4 + length;
+      if (buffer.size() >= total) {
+        const int status = std::stoi(std::string(header.substr(9, 3)));
+        buffer.erase(0, total);
+        co_return status;
+      }
+    }
+    char chunk[16384];
+    const size_t n = co_await socket.async_read_some(net::buffer(chunk), net::use_awaitable);
+    buffer.append(chunk, n);
+  }
+}
+
+net::awaitable<void> RunConnection(tcp::endpoint endpoint, std::string host, int id, const Options& options,
+                                   Clock::time_point deadline, ConnectionStats& stats) {
+  tcp::socket socket(co_await net::this_coro::executor);
+  co_await socket.async_connect(endpoint, net::use_awaitable);
+  socket.set_option(tcp::no_delay(true));
+  std::string buffer;
+  std::vector<Clock::time_point> sent;  // in flight, oldest first
+  uint64_t counter = static_cast<uint64_t>(id) << 32;
+  std::string batch;
+  while (Clock::now() < deadline) {
+    batch.clear();
+    while (static_cast<int>(sent.size()) < options.pipeline) {
+      batch += Request(host, id, counter++, options);
+      sent.push_back(Clock::now());
+    }
+    if (!batch.empty()) co_await net::async_write(socket, net::buffer(batch), net::use_awaitable);
+    const int status = co_await ReadResponse(socket, buffer);
+    const auto now = Clock::now();
+    stats.latencies_us.push_back(std::chrono::duration<double, std::micro>(now - sent.front()).count());
+    sent.erase(sent.begin());
+    if (status != 200) ++stats.errors;
+  }
+  while (!sent.empty()) {  // drain what is still in flight
+    co_await ReadResponse(socket, buffer);
+    sent.erase(sent.begin());
+  }
+}
+
+double Percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
+  return values[index];
+}
+
+void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connections, const Options& options) {
+  net::io_context ioc;
+  std::vector<ConnectionStats> stats(static_cast<size_t>(connections));
+  std::atomic<int> failed{0};
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  for (int c = 0; c < connections; ++c) {
+    net::co_spawn(ioc, RunConnection(endpoint, host, c, options, deadline, stats[static_cast<size_t>(c)]),
+                  [&failed](std::exception_ptr e) {
+                    if (e) ++failed;
+                  });
+  }
+  std::vector<std::thread> threads;
+  for (int t = 1; t < options.threads; ++t) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  uint64_t errors = 0;
+  for (auto& s : stats) {
+    all.insert(all.end(), s.latencies_us.begin(), s.latencies_us.end());
+    errors += s.errors;
+  }
+  const double count = static_cast<double>(all.size());
+  std::printf("%5d conn x %d  %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  (%zu requests, %llu non-200, %d failed conns)\n",
+              connections, options.pipeline, count / elapsed, Percentile(all, 0.50) / 1000,
+              Percentile(all, 0.99) / 1000, all.size(), static_cast<unsigned long long>(errors), failed.load());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"http_load: durable PUT load against a running ctxd"};
+  app.add_option("--target", options.target, "HOST:PORT of ctxd")->capture_default_str();
+  app.add_option("--connections", options.connections, "connection counts to run, one after another")
+      ->delimiter(',');
+  app.add_option("--seconds", options.seconds, "duration of each run")->capture_default_str();
+  app.add_option("--pipeline", options.pipeline, "requests in flight per connection")->capture_default_str();
+  app.add_option("--threads", options.threads, "driver threads")->capture_default_str();
+  app.add_option("--value-bytes", options.value_bytes, "request body size")->capture_default_str();
+  app.add_option("--keys", options.keys, "distinct keys per connection")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  const size_t colon = options.target.rfind(':');
+  if (colon == std::string::npos) {
+    std::fprintf(stderr, "--target must be HOST:PORT\n");
+    return 2;
+  }
+  const tcp::endpoint endpoint(net::ip::make_address(options.target.substr(0, colon)),
+                               static_cast<uint16_t>(std::stoi(options.target.substr(colon + 1))));
+  for (int connections : options.connections) RunLevel(endpoint, options.target, connections, options);
+  return 0;
+}
