@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -477,21 +479,33 @@ StatusOr<std::vector<uint64_t>> EventLog::Impl::ReadIndex(std::string_view prefi
 
 // ---- Snapshots ----------------------------------------------------------
 
+// The parts go into an SST file that is ingested, instead of a WriteBatch:
+// a snapshot can be hundreds of MiB, and a batch that size would hold the
+// write path (WAL and memtable) for its whole length. Ingestion only pauses
+// writes for an instant. An older snapshot at the same seq is deleted first,
+// so no stale part survives; a crash in between just loses that snapshot.
 Status EventLog::Impl::PutSnapshot(uint64_t seq, std::string_view bytes) {
   CTXD_RETURN_IF_ERROR(RefuseIfSecondary("put snapshot"));
+  CTXD_RETURN_IF_ERROR(DeleteSnapshot(seq));
   std::string header;
   const std::vector<std::string_view> parts = SplitSnapshot(bytes, &header);
-  std::lock_guard lock(write_mu_);
-  return WriteLocked(
-      [&](const RocksDb& db, rocksdb::WriteBatch* batch) {
-        // Replacing a snapshot must not leave parts of the old one behind.
-        rocksdb::Status s = batch->DeleteRange(db.snapshots(), SnapshotKey(seq, 0), SnapshotKeyEnd(seq));
-        for (uint32_t part = 0; s.ok() && part < parts.size(); ++part) {
-          s = batch->Put(db.snapshots(), SnapshotKey(seq, part), parts[part]);
-        }
-        return s;
-      },
-      /*sync=*/false, "writing the snapshot at seq " + std::to_string(seq));
+  const std::string what = "writing the snapshot at seq " + std::to_string(seq);
+  const std::string file = dir_ + "/snapshot-" + std::to_string(seq) + ".sst.tmp";
+  return WithDb<Status>([&](const RocksDb& db) {
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db.db()->GetOptions(db.snapshots()));
+    rocksdb::Status s = writer.Open(file);
+    for (uint32_t part = 0; s.ok() && part < parts.size(); ++part) {
+      s = writer.Put(SnapshotKey(seq, part), parts[part]);
+    }
+    if (s.ok()) s = writer.Finish();
+    if (s.ok()) {
+      rocksdb::IngestExternalFileOptions ingest;
+      ingest.move_files = true;
+      s = db.db()->IngestExternalFile(db.snapshots(), {file}, ingest);
+    }
+    std::remove(file.c_str());  // left over only when something failed
+    return FromRocks(s, what);
+  });
 }
 
 Status EventLog::Impl::DeleteSnapshot(uint64_t seq) {
