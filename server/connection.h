@@ -17,8 +17,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -27,6 +30,12 @@ namespace ctxd::server {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+
+// A client connection: a TCP stream with timeouts on the connection's strand.
+// The concrete executor type (not any_io_executor) saves a type-erased call
+// per operation.
+using Strand = net::strand<net::io_context::executor_type>;
+using HttpStream = beast::basic_stream<net::ip::tcp, Strand>;
 
 struct ConnectionLimits {
   size_t body_limit = 2 * 1024 * 1024;  // a 1 MiB value plus JSON overhead
@@ -42,7 +51,7 @@ struct ConnectionLimits {
 // has been written, with the stream, the bytes already read past the
 // request, and the request itself. The HTTP session is done with the socket.
 using StreamHandoff =
-    std::function<void(beast::tcp_stream stream, beast::flat_buffer buffer, http::request<http::string_body> request)>;
+    std::function<void(HttpStream stream, beast::flat_buffer buffer, http::request<http::string_body> request)>;
 
 // Paths (without the query) served by a StreamHandoff.
 // Thread safety: Add before the server runs; Find from any thread after.

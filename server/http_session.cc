@@ -33,7 +33,7 @@ constexpr std::chrono::seconds kLingerTime{2};
 
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket socket, HttpSessionShared& shared)
+HttpSession::HttpSession(net::basic_stream_socket<net::ip::tcp, Strand> socket, HttpSessionShared& shared)
     : stream_(std::move(socket)), shared_(shared) {
   shared_.metrics.ConnectionOpened();
   beast::error_code ec;
@@ -72,6 +72,15 @@ void HttpSession::DoRead() {
 void HttpSession::OnHeader(beast::error_code ec) {
   if (ec) return OnReadError(ec);
   request_start_ = std::chrono::steady_clock::now();
+  // Usually the body came with the header: parse it here instead of through
+  // another asynchronous read.
+  while (!parser_->is_done() && buffer_.size() > 0) {
+    const size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) return OnReadError(ec);
+    if (used == 0) break;
+  }
   if (parser_->is_done()) return OnRead({});
   stream_.expires_after(shared_.limits.request_timeout);
   const auto& header = parser_->get();

@@ -41,7 +41,7 @@ struct HttpSessionShared {
 
 class HttpSession : public ResponseSink, public Closable, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(net::ip::tcp::socket socket, HttpSessionShared& shared);
+  HttpSession(net::basic_stream_socket<net::ip::tcp, Strand> socket, HttpSessionShared& shared);
   ~HttpSession() override;
 
   void Run();
@@ -83,7 +83,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void Close();
   void Linger();
 
-  beast::tcp_stream stream_;
+  HttpStream stream_;
   HttpSessionShared& shared_;
   uint64_t registry_id_ = 0;
   beast::flat_buffer buffer_;

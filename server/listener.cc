@@ -53,12 +53,12 @@ void Listener::Stop() {
 
 void Listener::DoAccept() {
   acceptor_.async_accept(net::make_strand(ioc_),
-                         [self = shared_from_this()](beast::error_code ec, net::ip::tcp::socket socket) {
+                         [self = shared_from_this()](beast::error_code ec, Socket socket) {
                            self->OnAccept(ec, std::move(socket));
                          });
 }
 
-void Listener::OnAccept(beast::error_code ec, net::ip::tcp::socket socket) {
+void Listener::OnAccept(beast::error_code ec, Socket socket) {
   if (!acceptor_.is_open()) return;
   if (ec) {
     spdlog::warn("accept failed: {}; retrying", ec.message());
@@ -76,8 +76,8 @@ void Listener::OnAccept(beast::error_code ec, net::ip::tcp::socket socket) {
   DoAccept();
 }
 
-void Listener::RefuseBusy(net::ip::tcp::socket socket) {
-  auto busy = std::make_shared<net::ip::tcp::socket>(std::move(socket));
+void Listener::RefuseBusy(Socket socket) {
+  auto busy = std::make_shared<Socket>(std::move(socket));
   net::async_write(*busy, net::buffer(BusyResponse()), [busy](beast::error_code, size_t) {
     beast::error_code ec;
     busy->shutdown(net::ip::tcp::socket::shutdown_both, ec);

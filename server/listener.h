@@ -29,8 +29,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept();
-  void OnAccept(beast::error_code ec, net::ip::tcp::socket socket);
-  void RefuseBusy(net::ip::tcp::socket socket);
+  using Socket = net::basic_stream_socket<net::ip::tcp, Strand>;
+  void OnAccept(beast::error_code ec, Socket socket);
+  void RefuseBusy(Socket socket);
 
   net::io_context& ioc_;
   HttpSessionShared& shared_;

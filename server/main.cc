@@ -25,6 +25,8 @@ struct Flags {
   std::string log_level;
   size_t max_body = 2 * 1024 * 1024;
   size_t max_connections = 10000;
+  int idle_timeout = 60;
+  int request_timeout = 30;
 };
 
 // The default listen address: 127.0.0.1:8080, or the old server's
@@ -96,6 +98,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "connections served at once")->capture_default_str();
+  app.add_option("--idle-timeout", flags.idle_timeout, "seconds a keep-alive connection may wait for a request")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--request-timeout", flags.request_timeout, "seconds to read one request or write one answer")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -114,6 +122,8 @@ int main(int argc, char** argv) {
   SetUpLogging(flags);
   options.body_limit = flags.max_body;
   options.max_connections = flags.max_connections;
+  options.idle_timeout = std::chrono::seconds(flags.idle_timeout);
+  options.request_timeout = std::chrono::seconds(flags.request_timeout);
   options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
 
   ctxd::store::StoreOptions store_options;

@@ -24,9 +24,9 @@ struct Server::Impl {
         store(store),
         context(store, metrics, options.worker_threads),
         router(context),
+        shared{router, metrics, limits, stream_routes, registry},
         ioc(static_cast<int>(options.io_threads)),
-        signals(ioc, SIGINT, SIGTERM),
-        shared{router, metrics, limits, stream_routes, registry} {
+        signals(ioc, SIGINT, SIGTERM) {
     limits.body_limit = options.body_limit;
     limits.header_limit = options.header_limit;
     limits.max_connections = options.max_connections;
@@ -37,6 +37,9 @@ struct Server::Impl {
   void WaitForStop();
   void Shutdown();
 
+  // Declared so that they are destroyed in a safe order: the listener, then
+  // the io_context (whose pending handlers own the sessions), then what the
+  // sessions refer to.
   const ServerOptions options;
   store::Store& store;
   Metrics metrics;
@@ -45,9 +48,9 @@ struct Server::Impl {
   ConnectionLimits limits;
   StreamRoutes stream_routes;
   ConnectionRegistry registry;
+  HttpSessionShared shared;
   net::io_context ioc;
   net::signal_set signals;
-  HttpSessionShared shared;
   std::shared_ptr<Listener> listener;
   uint16_t port = 0;
 

@@ -188,6 +188,31 @@ class BadInputTest(unittest.TestCase):
         self.head_before = self.ctxd.head()
 
 
+class TimeoutTest(unittest.TestCase):
+    def test_idle_and_slow_connections_are_closed(self):
+        with Ctxd(args=["--idle-timeout", "1", "--request-timeout", "1"]) as ctxd:
+            idle = socket.create_connection((ctxd.host, ctxd.port))
+            slow = socket.create_connection((ctxd.host, ctxd.port))
+            body = socket.create_connection((ctxd.host, ctxd.port))
+            try:
+                slow.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+                body.sendall(b"PUT /v1/context/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+                for s in (idle, slow, body):
+                    s.settimeout(5)
+                    start = time.monotonic()
+                    try:
+                        data = s.recv(100)
+                    except ConnectionResetError:
+                        data = b""
+                    self.assertEqual(data, b"")
+                    self.assertLess(time.monotonic() - start, 4)
+            finally:
+                for s in (idle, slow, body):
+                    s.close()
+            self.assertEqual(ctxd.get("/healthz").status_code, 200)
+            self.assertEqual(ctxd.get("/v1/context/slow").status_code, 404)
+
+
 class ConnectionLimitTest(unittest.TestCase):
     def test_connections_beyond_the_limit_get_503(self):
         with Ctxd(args=["--max-connections", "4"]) as ctxd:
