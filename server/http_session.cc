@@ -168,6 +168,7 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   request.headers.reserve(8);
   for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
   request.body = std::move(message.body());
+  slot.head = request.method == Method::kHead;
   slot.write = request.method != Method::kGet && request.method != Method::kHead &&
                request.method != Method::kOptions;
   if (!CanDispatch(queue_.size() - 1)) {
@@ -245,7 +246,7 @@ void HttpSession::Serialize(Slot& slot, bool close) {
     out_.append(value);
   }
   out_.append("\r\n\r\n");
-  out_.append(r.body);
+  if (!slot.head) out_.append(r.body);
 }
 
 void HttpSession::MaybeWrite() {

@@ -61,6 +61,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
     std::optional<http::request<http::string_body>> handoff_request;
     // Not GET/HEAD/OPTIONS: it may change the state.
     bool write = false;
+    bool head = false;  // HEAD: the answer has no body
     // Held back until the requests before it allow it (CanDispatch).
     std::optional<HttpRequest> deferred;
   };

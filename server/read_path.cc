@@ -12,6 +12,9 @@ StatusOr<uint64_t> UintQuery(const HttpRequest& request, std::string_view name, 
   return *value;
 }
 
-Status ValidateActor(const std::string& actor) { return engine::ValidateName("actor", actor); }
+Status ValidateActor(std::string& actor) {
+  if (actor.empty()) actor = "anonymous";
+  return engine::ValidateName("actor", actor);
+}
 
 }  // namespace ctxd::server

@@ -45,8 +45,8 @@ void ReadState(ServerContext& ctx, const HttpRequest& request, const Responder& 
   ctx.gate.Respond(head, respond, std::move(response));
 }
 
-// Validation of names that come from queries or headers (actor, session):
-// the engine checks names from bodies as well.
-Status ValidateActor(const std::string& actor);
+// Validates an actor (from a body, a query or `who`); an empty one becomes
+// "anonymous", the default.
+Status ValidateActor(std::string& actor);
 
 }  // namespace ctxd::server

@@ -3,6 +3,8 @@
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
+#include "engine/engine.h"
+
 namespace ctxd::server {
 
 std::string NewUuid() {
@@ -25,6 +27,7 @@ Status SetCommandId(const HttpRequest& request, const Json* body, engine::Comman
     return Status::Ok();
   }
   if (id.size() > 256) return Status::InvalidArgument("the command id is longer than 256 bytes");
+  CTXD_RETURN_IF_ERROR(engine::ValidateName("command_id", id));
   command->command_id = std::move(id);
   command->client_command_id = true;
   return Status::Ok();

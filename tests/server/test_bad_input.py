@@ -174,6 +174,25 @@ class BadInputTest(unittest.TestCase):
         raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", read_timeout=3)
         self.assertIn(b"Connection: close", raw)
 
+    def test_head_answer_has_no_body(self):
+        raw = self.ctxd.raw(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", read_timeout=3)
+        first, second = raw.split(b"HTTP/1.1 ")[1:]
+        self.assertTrue(first.startswith(b"405"))
+        self.assertTrue(first.endswith(b"\r\n\r\n"))
+        self.assertTrue(second.startswith(b"200"))
+
+    def test_binary_idempotency_key(self):
+        raw = self.ctxd.raw(self.put_raw(b"/v1/context/idem-bin", b'{"value": 1}',
+                                         b"Idempotency-Key: \xff\xfe\r\nConnection: close\r\n"), read_timeout=3)
+        self.assertClientError(raw)
+
+    def test_empty_actor_is_anonymous(self):
+        r = self.ctxd.put("/v1/context/empty-actor", json={"value": 1, "actor": ""})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(self.ctxd.get("/v1/context/empty-actor").json()["actor"], "anonymous")
+        self.head_before = self.ctxd.head()
+
     def test_curl_expect_continue_is_fast(self):
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
             json.dump({"value": "x" * 4000}, f)
