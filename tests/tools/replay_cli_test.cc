@@ -172,6 +172,8 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
       {"dump", "--data", Data(), "--format", "json", "--at", "3", "--at-time", "2026-01-01T00:00:00Z"},
       {"dump", "--data", Data(), "--format", "json", "--at-time", "yesterday"},
       {"dump", "--data", Data(), "--format", "json", "--at", "minus-one"},
+      {"dump", "--data", Data(), "--format", "json", "--at", "-1"},
+      {"events", "--data", Data(), "--from", "-5"},
       {"events", "--data", Data(), "--from", "10", "--to", "5"},
       {"stats"},
       {"verify", "--data", Data(), "--bogus"},

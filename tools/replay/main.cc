@@ -13,7 +13,12 @@ using ctxd::replay::Progress;
 
 constexpr const char* kFooter =
     "Exit codes: 0 ok, 1 failure (unreadable or corrupt data, I/O error), 2 usage.\n"
-    "The data directory is opened as a RocksDB secondary: ctxd may keep running and writing.";
+    "The data directory is opened as a RocksDB secondary: ctxd may keep running and writing.\n";
+
+// CLI11 would wrap "-1" around to a huge unsigned seq.
+const CLI::Validator kSeq(
+    [](std::string& text) { return text.starts_with('-') ? "a seq is 0 or more, not " + text : std::string(); },
+    "SEQ");
 
 struct Common {
   std::string data_dir;
@@ -35,7 +40,7 @@ CLI::App* AddDump(CLI::App& app, Common& common, ctxd::replay::DumpOptions& opti
       "server's dump formats. The state is rebuilt from the newest snapshot at or below the target plus "
       "the events after it. Default target: the head.");
   AddCommon(dump, common);
-  auto* at = dump->add_option("--at", options.at, "the seq to dump at");
+  auto* at = dump->add_option("--at", options.at, "the seq to dump at")->check(kSeq);
   dump->add_option("--at-time", options.at_time, "an RFC 3339 time: dump the state after the last event at or before it")
       ->excludes(at);
   dump->add_option("--format", options.format, "json (document), pretty (report), csv or txt (key=value)")
@@ -56,8 +61,8 @@ CLI::App* AddEvents(CLI::App& app, Common& common, ctxd::replay::EventsOptions& 
       "Export events as NDJSON on stdout: one JSON event per line, the same bytes as GET /v1/events "
       "returns for each event. --from and --to are inclusive.");
   AddCommon(events, common);
-  events->add_option("--from", options.from, "first seq")->capture_default_str();
-  events->add_option("--to", options.to, "last seq (default: the head)");
+  events->add_option("--from", options.from, "first seq")->capture_default_str()->check(kSeq);
+  events->add_option("--to", options.to, "last seq (default: the head)")->check(kSeq);
   return events;
 }
 
@@ -95,7 +100,8 @@ int Run(int argc, char** argv) {
     return ctxd::replay::RunEvents(events_options, std::cout);
   }
   if (verify->parsed()) return ctxd::replay::RunVerify(common.data_dir, common.progress(), std::cout);
-  return ctxd::replay::RunStats(stats->parsed() ? common.data_dir : "", common.progress(), std::cout);
+  if (stats->parsed()) return ctxd::replay::RunStats(common.data_dir, common.progress(), std::cout);
+  return ctxd::replay::kExitUsage;  // unreachable: exactly one subcommand is required
 }
 
 }  // namespace
