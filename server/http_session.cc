@@ -211,10 +211,33 @@ void HttpSession::Route(uint64_t id, HttpRequest request) {
 // Always posted, even from the strand: the queue is never changed under the
 // feet of the code that called the handler.
 void HttpSession::Deliver(uint64_t id, HttpResponse response) {
-  net::post(stream_.get_executor(),
-                [self = shared_from_this(), id, response = std::move(response)]() mutable {
-                  self->OnResponse(id, std::move(response));
-                });
+  if (shared_.ioc.get_executor().running_in_this_thread()) return Post(id, std::move(response));
+  shared_.deliveries.Push(shared_from_this(), id, std::move(response));
+}
+
+void HttpSession::Post(uint64_t id, HttpResponse response) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), id, response = std::move(response)]() mutable {
+    self->OnResponse(id, std::move(response));
+  });
+}
+
+void DeliveryQueue::Push(std::shared_ptr<HttpSession> session, uint64_t id, HttpResponse response) {
+  bool first = false;
+  {
+    std::lock_guard lock(mu_);
+    first = items_.empty();
+    items_.push_back({std::move(session), id, std::move(response)});
+  }
+  if (first) net::post(ioc_, [this] { Drain(); });
+}
+
+void DeliveryQueue::Drain() {
+  std::vector<Item> items;
+  {
+    std::lock_guard lock(mu_);
+    items.swap(items_);
+  }
+  for (auto& item : items) item.session->Post(item.id, std::move(item.response));
 }
 
 void HttpSession::OnResponse(uint64_t id, HttpResponse response) {

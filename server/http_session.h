@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -30,6 +32,33 @@
 
 namespace ctxd::server {
 
+class HttpSession;
+
+// Hands responses produced off the I/O threads (by the store's writer thread,
+// the worker pool) to their connections. Posting each one to its strand from
+// the writer would take the io_context's lock once per response, contending
+// with the I/O threads; here the writer appends to a list and posts one drain
+// per burst, and the drain, running on an I/O thread, posts to the strands
+// through the thread's private queue.
+// Thread safety: Push from any thread.
+class DeliveryQueue {
+ public:
+  explicit DeliveryQueue(net::io_context& ioc) : ioc_(ioc) {}
+  void Push(std::shared_ptr<HttpSession> session, uint64_t id, HttpResponse response);
+
+ private:
+  struct Item {
+    std::shared_ptr<HttpSession> session;
+    uint64_t id;
+    HttpResponse response;
+  };
+  void Drain();
+
+  net::io_context& ioc_;
+  std::mutex mu_;
+  std::vector<Item> items_;  // guarded by mu_
+};
+
 // What every HTTP session shares; owned by the Server.
 struct HttpSessionShared {
   Router& router;
@@ -37,6 +66,8 @@ struct HttpSessionShared {
   const ConnectionLimits& limits;
   const StreamRoutes& stream_routes;
   ConnectionRegistry& registry;
+  DeliveryQueue& deliveries;
+  net::io_context& ioc;
 };
 
 class HttpSession : public ResponseSink, public Closable, public std::enable_shared_from_this<HttpSession> {
@@ -46,6 +77,8 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
 
   void Run();
   void Deliver(uint64_t id, HttpResponse response) override;
+  // On the strand (DeliveryQueue).
+  void Post(uint64_t id, HttpResponse response);
   void Shutdown() override;
 
  private:

@@ -24,7 +24,8 @@ struct Server::Impl {
         store(store),
         context(store, metrics, options.worker_threads),
         router(context),
-        shared{router, metrics, limits, stream_routes, registry},
+        deliveries(ioc),
+        shared{router, metrics, limits, stream_routes, registry, deliveries, ioc},
         ioc(static_cast<int>(options.io_threads)),
         signals(ioc, SIGINT, SIGTERM) {
     limits.body_limit = options.body_limit;
@@ -48,6 +49,7 @@ struct Server::Impl {
   ConnectionLimits limits;
   StreamRoutes stream_routes;
   ConnectionRegistry registry;
+  DeliveryQueue deliveries;  // refers to ioc; used only while it runs
   HttpSessionShared shared;
   net::io_context ioc;
   net::signal_set signals;
