@@ -9,7 +9,6 @@
 //   replay_bench --dir /tmp/replay-bench [--events 2000000] [--keys 1000000]
 //   time ctxd-replay dump --data /tmp/replay-bench --at 1000000 --format json -o /tmp/x.json
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -69,7 +68,8 @@ Status Generate(const Options& options) {
   for (uint64_t i = 0; i < options.events; ++i) {
     std::string key = KeyName(i < options.keys ? i : rng() % options.keys);
     std::string prefix = store::Store::KeyIndexPrefix(key);
-    auto outcome = engine::Execute(state, SetCommand(std::move(key), i), kStartTs + static_cast<int64_t>(i) * 10);
+    auto outcome =
+        engine::Execute(state, SetCommand(std::move(key), i), kStartTs + static_cast<int64_t>(i) * 10);
     if (!outcome.ok()) return outcome.status();
     log::LogRecord record{state.head_seq, {}, {std::move(prefix)}};
     engine::EncodeEvent(*outcome->event, &record.payload);
@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--dir", options.dir, "where to create the store (must be empty or absent)")->required();
   app.add_option("--events", options.events, "context.set events")->capture_default_str();
   app.add_option("--keys", options.keys, "distinct keys, created by the first events")->capture_default_str();
-  app.add_option("--snapshot-every", options.snapshot_every, "events between snapshots")->capture_default_str();
+  app.add_option("--snapshot-every", options.snapshot_every, "events between snapshots")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (options.snapshot_every == 0 || options.keys == 0) {
     std::fprintf(stderr, "--keys and --snapshot-every must be positive\n");
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "wrote %llu events in %.1f s\n", static_cast<unsigned long long>(options.events), seconds);
+  std::fprintf(stderr, "wrote %llu events in %.1f s\n", static_cast<unsigned long long>(options.events),
+               seconds);
   return 0;
 }

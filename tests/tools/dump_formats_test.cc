@@ -34,7 +34,9 @@ class DumpFormatsTest : public testutil::DumpStateFixture {
     }
     return out.str();
   }
-  json ExpectedSession(const std::string& id) { return {{"nodes", testutil::ExpectedNodes(state_.sessions.at(id))}}; }
+  json ExpectedSession(const std::string& id) {
+    return {{"nodes", testutil::ExpectedNodes(state_.sessions.at(id))}};
+  }
   void ExpectAllSessions(const std::map<std::string, json>& sessions) {
     ASSERT_EQ(sessions.size(), state_.sessions.size());
     for (const auto& [id, session] : state_.sessions) EXPECT_EQ(sessions.at(id), ExpectedSession(id)) << id;
@@ -120,9 +122,9 @@ TEST_F(DumpFormatsTest, CsvRoundTripsValuesAndPythonTypeNames) {
   EXPECT_EQ(parsed.context, ContextMap());
   EXPECT_TRUE(parsed.sessions.empty()) << "graphs only with a session";
   const std::map<std::string, std::string> types = {
-      {"plain", "str"},   {"eq=key", "int"},    {"#hash", "bool"},    {"\"quoted", "NoneType"},
-      {"float", "float"}, {"float_int", "float"}, {"exp", "float"},  {"dict", "dict"},
-      {"list", "list"},   {"numstr", "str"},    {"emptyobj", "dict"}, {"emptyarr", "list"}};
+      {"plain", "str"},   {"eq=key", "int"},      {"#hash", "bool"},    {"\"quoted", "NoneType"},
+      {"float", "float"}, {"float_int", "float"}, {"exp", "float"},     {"dict", "dict"},
+      {"list", "list"},   {"numstr", "str"},      {"emptyobj", "dict"}, {"emptyarr", "list"}};
   for (const auto& [key, type] : types) EXPECT_EQ(parsed.context_text.at(key), type) << key;
   EXPECT_EQ(parsed.metadata.at("Requested_By"), "tester, \"quoted\"");
 }
@@ -139,7 +141,8 @@ TEST_F(DumpFormatsTest, CsvWithSessionAddsItsNodes) {
 TEST_F(DumpFormatsTest, CsvQuotesCommasQuotesAndLineBreaks) {
   std::string text = Dump(Request(DumpFormat::kCsv));
   EXPECT_TRUE(text.starts_with("Key,Value,Type,Dump_Timestamp,Requested_By\r\n"));
-  const std::string tail = "," + engine::FormatTimestamp(kStartTs + 999'000'000) + ",\"tester, \"\"quoted\"\"\"\r\n";
+  const std::string tail =
+      "," + engine::FormatTimestamp(kStartTs + 999'000'000) + ",\"tester, \"\"quoted\"\"\"\r\n";
   EXPECT_NE(text.find("\r\n\"with,comma\",\"a,b\",str" + tail), std::string::npos);
   EXPECT_NE(text.find("\r\n\"quote\"\"key\",\"say \"\"hi\"\"\",str" + tail), std::string::npos);
   EXPECT_NE(text.find("\r\nmulti,\"line1\nline2\r\nline3\",str" + tail), std::string::npos);

@@ -48,7 +48,8 @@ TEST(DumpNamesTest, TraversalIsRefusedInEverySpelling) {
 }
 
 TEST(DumpNamesTest, OrdinaryNamesPass) {
-  for (const char* name : {"context_dump_20261122_222821.json", "a.csv", "report-1.txt", "x", "A_B.c-d.json"}) {
+  for (const char* name :
+       {"context_dump_20261122_222821.json", "a.csv", "report-1.txt", "x", "A_B.c-d.json"}) {
     EXPECT_TRUE(CheckDumpName(name).ok()) << name;
   }
   EXPECT_EQ(*DumpPath("/dumps", "a.csv"), "/dumps/a.csv");

@@ -4,9 +4,8 @@
 // report what they cannot read through gtest failures.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,10 +17,10 @@ namespace ctxd::testutil {
 std::vector<std::vector<std::string>> ParseCsv(const std::string& text);
 
 struct ParsedDump {
-  std::map<std::string, std::string> metadata;          // txt/pretty: as written
-  std::map<std::string, nlohmann::json> context;        // key -> value
-  std::map<std::string, std::string> context_text;      // txt: key -> text after '='
-  std::map<std::string, nlohmann::json> sessions;       // id -> {"nodes": [..]}
+  std::map<std::string, std::string> metadata;      // txt/pretty: as written
+  std::map<std::string, nlohmann::json> context;    // key -> value
+  std::map<std::string, std::string> context_text;  // txt: key -> text after '='
+  std::map<std::string, nlohmann::json> sessions;   // id -> {"nodes": [..]}
 };
 
 // json: the document itself.

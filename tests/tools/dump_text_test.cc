@@ -38,7 +38,8 @@ TEST(JsonTextTest, PlainTextUnquotesStringsOnly) {
 }
 
 TEST(JsonTextTest, JsonStringEscapesAsNlohmannDoes) {
-  for (const char* text : {"plain", "with \"quotes\"", "back\\slash", "ctl\x01\x1f", "nl\n\r\t", "ünï ✓", "", "\x7f"}) {
+  for (const char* text :
+       {"plain", "with \"quotes\"", "back\\slash", "ctl\x01\x1f", "nl\n\r\t", "ünï ✓", "", "\x7f"}) {
     EXPECT_EQ(JsonString(text), nlohmann::json(text).dump()) << text;
   }
   EXPECT_EQ(JsonString("bad \xff utf8"), "\"bad \xef\xbf\xbd utf8\"");

@@ -35,7 +35,8 @@ std::string RawDb::Get(const std::string& cf, std::string_view key) {
 }
 
 void RawDb::Put(const std::string& cf, std::string_view key, std::string_view value) {
-  rocksdb::Status s = db_->Put(rocksdb::WriteOptions(), families_.at(cf), rocksdb::Slice(key), rocksdb::Slice(value));
+  rocksdb::Status s =
+      db_->Put(rocksdb::WriteOptions(), families_.at(cf), rocksdb::Slice(key), rocksdb::Slice(value));
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 

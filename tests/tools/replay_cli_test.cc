@@ -60,7 +60,8 @@ class ReplayCliTest : public ::testing::Test {
 
   // Dumps at `seq` in `format` through the binary and returns the text.
   std::string DumpAt(uint64_t seq, const std::string& format, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"dump", "--data", Data(), "--at", std::to_string(seq), "--format", format};
+    std::vector<std::string> args = {"dump",     "--data", Data(), "--at", std::to_string(seq),
+                                     "--format", format};
     args.insert(args.end(), extra.begin(), extra.end());
     auto result = RunReplay(args);
     EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -80,13 +81,15 @@ class ReplayCliTest : public ::testing::Test {
     std::map<std::string, json> context_map;
     for (const auto& [key, value] : context.items()) context_map[key] = value;
     std::map<std::string, json> sessions;
-    for (const auto& [id, session] : state.sessions) sessions[id] = {{"nodes", testutil::ExpectedNodes(session)}};
+    for (const auto& [id, session] : state.sessions)
+      sessions[id] = {{"nodes", testutil::ExpectedNodes(session)}};
 
     json doc = testutil::ParseJsonDump(DumpAt(seq, "json"));
     EXPECT_EQ(doc.at("metadata").at("seq"), seq);
     EXPECT_EQ(doc.at("metadata").at("store_id"), store_->store_id());
     EXPECT_EQ(doc.at("context"), context);
-    for (const auto& [id, expected] : sessions) EXPECT_EQ(doc.at("sessions").at(id).at("nodes"), expected.at("nodes"));
+    for (const auto& [id, expected] : sessions)
+      EXPECT_EQ(doc.at("sessions").at(id).at("nodes"), expected.at("nodes"));
     EXPECT_EQ(doc.at("sessions").size(), sessions.size());
 
     auto pretty = testutil::ParsePrettyDump(DumpAt(seq, "pretty"));
@@ -104,7 +107,8 @@ class ReplayCliTest : public ::testing::Test {
       // A session without nodes has no rows.
       const json empty = {{"nodes", json::array()}};
       EXPECT_EQ(csv.sessions.count(id) ? csv.sessions.at(id) : empty, expected) << id;
-      EXPECT_EQ(testutil::ParseTxtDump(DumpAt(seq, "txt", {"--session", id})).sessions.at(id), expected) << id;
+      EXPECT_EQ(testutil::ParseTxtDump(DumpAt(seq, "txt", {"--session", id})).sessions.at(id), expected)
+          << id;
     }
   }
 
@@ -150,7 +154,8 @@ TEST_F(ReplayCliTest, HelpExplainsEachSubcommand) {
   }
   auto dump = RunReplay({"dump", "--help"});
   EXPECT_EQ(dump.exit_code, 0);
-  for (const char* word : {"--at", "--at-time", "--session", "--include-history", "--format", "-o", "snapshot"}) {
+  for (const char* word :
+       {"--at", "--at-time", "--session", "--include-history", "--format", "-o", "snapshot"}) {
     EXPECT_NE(dump.out.find(word), std::string::npos) << word;
   }
   for (const char* command : {"verify", "events", "stats"}) {
@@ -191,20 +196,22 @@ TEST_F(ReplayCliTest, FailuresExitOne) {
   const uint64_t head = store_->durable_seq();
   auto not_a_store = RunReplay({"stats", "--data", empty.path()});
   EXPECT_EQ(not_a_store.exit_code, 1) << not_a_store.err;
-  auto past_head = RunReplay({"dump", "--data", Data(), "--format", "json", "--at", std::to_string(head + 1000000)});
+  auto past_head =
+      RunReplay({"dump", "--data", Data(), "--format", "json", "--at", std::to_string(head + 1000000)});
   EXPECT_EQ(past_head.exit_code, 1);
   EXPECT_NE(past_head.err.find("past the head"), std::string::npos) << past_head.err;
   auto no_session = RunReplay({"dump", "--data", Data(), "--format", "csv", "--session", "nope"});
   EXPECT_EQ(no_session.exit_code, 1);
   EXPECT_NE(no_session.err.find("session 'nope'"), std::string::npos) << no_session.err;
-  auto unwritable = RunReplay({"dump", "--data", Data(), "--format", "json", "-o", empty.Sub("no/such/dir.json")});
+  auto unwritable =
+      RunReplay({"dump", "--data", Data(), "--format", "json", "-o", empty.Sub("no/such/dir.json")});
   EXPECT_EQ(unwritable.exit_code, 1);
 }
 
 TEST_F(ReplayCliTest, EveryFormatMatchesTheStateAtSeq) {
   const uint64_t head = store_->durable_seq();
-  ExpectDumpsMatch(head / 3);       // below the first snapshot: replay only
-  ExpectDumpsMatch(head / 2 + 7);   // snapshot + replay
+  ExpectDumpsMatch(head / 3);      // below the first snapshot: replay only
+  ExpectDumpsMatch(head / 2 + 7);  // snapshot + replay
   ExpectDumpsMatch(head);
 }
 
@@ -213,7 +220,8 @@ TEST_F(ReplayCliTest, DumpsWhileTheStoreKeepsWriting) {
   const uint64_t start = store_->durable_seq();
   ExpectDumpsMatch(store_->durable_seq());
   for (int round = 1; round <= 3; ++round) {
-    while (store_->durable_seq() < start + 40 * round) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (store_->durable_seq() < start + 40 * round)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const uint64_t seq = store_->durable_seq();
     json doc = testutil::ParseJsonDump(DumpAt(seq, "json"));
     EXPECT_EQ(doc.at("context"), testutil::ExpectedContext(StateAt(seq))) << "at seq " << seq;
@@ -233,7 +241,8 @@ TEST_F(ReplayCliTest, DumpToFileIsAtomicAndCarriesHistory) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(result.out.empty());
   std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::directory_iterator(out.path())) files.push_back(entry.path().filename());
+  for (const auto& entry : std::filesystem::directory_iterator(out.path()))
+    files.push_back(entry.path().filename());
   EXPECT_EQ(files, std::vector<std::string>{"d.json"});
   json doc = json::parse(ReadFile(out.Sub("d.json")));
   EXPECT_EQ(doc.at("metadata").at("requested_by"), "ops");
@@ -243,7 +252,8 @@ TEST_F(ReplayCliTest, DumpToFileIsAtomicAndCarriesHistory) {
   ASSERT_TRUE(events.ok());
   for (const auto& event : *events) {
     for (const auto& change : event.changes) {
-      changes += std::holds_alternative<engine::CtxPut>(change) || std::holds_alternative<engine::CtxDel>(change);
+      changes +=
+          std::holds_alternative<engine::CtxPut>(change) || std::holds_alternative<engine::CtxDel>(change);
     }
   }
   EXPECT_EQ(doc.at("history").size(), changes);
@@ -257,12 +267,14 @@ TEST_F(ReplayCliTest, DumpAtTimeTakesTheLastEventAtOrBeforeIt) {
   uint64_t expected = 0;
   for (const auto& event : *events) expected = event.ts_us <= pick.ts_us ? event.seq : expected;
   json doc = json::parse(RunReplay({"dump", "--data", Data(), "--format", "json", "--at-time",
-                                    engine::FormatTimestamp(pick.ts_us)}).out);
+                                    engine::FormatTimestamp(pick.ts_us)})
+                             .out);
   EXPECT_EQ(doc.at("metadata").at("seq"), expected);
   EXPECT_EQ(doc.at("metadata").at("at_time"), engine::FormatTimestamp(pick.ts_us));
   EXPECT_EQ(doc.at("context"), testutil::ExpectedContext(StateAt(expected)));
   json before = json::parse(
-      RunReplay({"dump", "--data", Data(), "--format", "json", "--at-time", "2000-01-01T00:00:00+02:00"}).out);
+      RunReplay({"dump", "--data", Data(), "--format", "json", "--at-time", "2000-01-01T00:00:00+02:00"})
+          .out);
   EXPECT_EQ(before.at("metadata").at("seq"), 0);
   EXPECT_EQ(before.at("context"), json::object());
 }

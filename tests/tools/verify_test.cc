@@ -37,7 +37,8 @@ class VerifyTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_GT(head_, 300u);
     ASSERT_GE(snapshots_.size(), 4u);
-    std::filesystem::copy(pristine_->Sub("store"), copy_.Sub("store"), std::filesystem::copy_options::recursive);
+    std::filesystem::copy(pristine_->Sub("store"), copy_.Sub("store"),
+                          std::filesystem::copy_options::recursive);
   }
 
   std::string Dir() const { return copy_.Sub("store"); }
@@ -50,7 +51,8 @@ class VerifyTest : public ::testing::Test {
   }
 
   // The report has exactly these problem seqs, and each text holds `what`.
-  void ExpectProblems(const VerifyReport& report, const std::vector<uint64_t>& seqs, const std::string& what) {
+  void ExpectProblems(const VerifyReport& report, const std::vector<uint64_t>& seqs,
+                      const std::string& what) {
     std::vector<uint64_t> got;
     for (const auto& problem : report.problems) {
       got.push_back(problem.seq);
@@ -179,8 +181,9 @@ TEST_F(VerifyTest, SnapshotOfADifferentStateIsCaught) {
   entry.value = "\"tampered\"";
   ReplaceSnapshot(seq, state);
   VerifyReport report = Verify();
-  ExpectProblems(report, {seq}, "snapshot differs from the replayed state: context key '" +
-                                    state.context.begin()->first + "'");
+  ExpectProblems(
+      report, {seq},
+      "snapshot differs from the replayed state: context key '" + state.context.begin()->first + "'");
 }
 
 TEST_F(VerifyTest, SnapshotOfAnotherSeqIsCaught) {

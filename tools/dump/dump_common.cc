@@ -41,9 +41,9 @@ nlohmann::ordered_json Metadata(const DumpInput& input) {
   meta["key_count"] = input.state.context.size();
   meta["seq"] = input.state.head_seq;
   meta["store_id"] = request.store_id;
-  meta["seq_timestamp"] =
-      input.state.head_seq == 0 ? nlohmann::ordered_json()
-                                : nlohmann::ordered_json(engine::FormatTimestamp(input.state.head_ts_us));
+  meta["seq_timestamp"] = input.state.head_seq == 0
+                              ? nlohmann::ordered_json()
+                              : nlohmann::ordered_json(engine::FormatTimestamp(input.state.head_ts_us));
   if (request.at_time_us) meta["at_time"] = engine::FormatTimestamp(*request.at_time_us);
   if (request.session) meta["session"] = *request.session;
   meta["session_count"] = input.state.sessions.size();

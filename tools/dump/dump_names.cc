@@ -43,8 +43,8 @@ std::string PercentDecode(std::string_view text) {
 }
 
 bool HasTraversal(std::string_view text) {
-  return text.find("..") != std::string_view::npos || text.find_first_of(std::string_view("/\\\0", 3)) !=
-                                                          std::string_view::npos;
+  return text.find("..") != std::string_view::npos ||
+         text.find_first_of(std::string_view("/\\\0", 3)) != std::string_view::npos;
 }
 
 Status Traversal(std::string_view name) {

@@ -44,7 +44,7 @@ struct DumpFileInfo {
   std::string name;
   std::string path;
   uint64_t size = 0;
-  int64_t created_us = 0;   // status change time (what Python's getctime reports on Linux)
+  int64_t created_us = 0;  // status change time (what Python's getctime reports on Linux)
   int64_t modified_us = 0;
 };
 

@@ -25,18 +25,18 @@ struct DumpRequest {
   DumpFormat format = DumpFormat::kJson;
   std::string requested_by = "anonymous";  // metadata requested_by (the old `who`)
   std::string store_id;
-  int64_t dump_ts_us = 0;                  // when the dump was made (dump_timestamp)
-  std::optional<int64_t> at_time_us;       // the point in time asked for, when asked by time
+  int64_t dump_ts_us = 0;             // when the dump was made (dump_timestamp)
+  std::optional<int64_t> at_time_us;  // the point in time asked for, when asked by time
   // One session: only its graph (json, pretty) and its nodes as rows/lines
   // (csv, txt). Unset: every session's graph in json and pretty, none in csv and txt.
   std::optional<std::string> session;
-  bool include_history = false;            // json and pretty only
-  std::vector<HistoryEntry> history;       // written when include_history
+  bool include_history = false;       // json and pretty only
+  std::vector<HistoryEntry> history;  // written when include_history
 };
 
 struct DumpInfo {
   DumpFormat format = DumpFormat::kJson;
-  uint64_t seq = 0;        // the state's head seq
+  uint64_t seq = 0;  // the state's head seq
   uint64_t key_count = 0;
   uint64_t session_count = 0;  // sessions whose graph was written
   uint64_t node_count = 0;     // nodes written

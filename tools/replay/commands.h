@@ -19,12 +19,12 @@ inline constexpr int kExitUsage = 2;
 
 struct DumpOptions {
   std::string data_dir;
-  std::optional<uint64_t> at;           // seq; default: the head
-  std::optional<std::string> at_time;   // RFC 3339; exclusive with `at`
+  std::optional<uint64_t> at;          // seq; default: the head
+  std::optional<std::string> at_time;  // RFC 3339; exclusive with `at`
   std::optional<std::string> session;
   bool include_history = false;
   std::string format = "json";
-  std::string output;                   // file; empty: `out`
+  std::string output;  // file; empty: `out`
   std::string who = "ctxd-replay";
   Progress::Mode progress = Progress::Mode::kAuto;
 };

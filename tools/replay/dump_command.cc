@@ -66,8 +66,8 @@ int RunDump(const DumpOptions& options, std::ostream& out) {
   auto state = RebuildAt(log, *seq, options.progress);
   if (!state.ok()) return Fail(state.status().ToString());
 
-  dump::DumpRequest request{*format, options.who, log.store_id(), NowMicros(), at_time_us, options.session,
-                            options.include_history, {}};
+  dump::DumpRequest request{*format,    options.who,     log.store_id(),          NowMicros(),
+                            at_time_us, options.session, options.include_history, {}};
   if (options.include_history) {
     auto history = dump::CollectHistory(log, *seq);
     if (!history.ok()) return Fail(history.status().ToString());

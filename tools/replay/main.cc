@@ -2,7 +2,6 @@
 // stats). It opens the directory as a RocksDB secondary, so it works while
 // ctxd runs on it. Exit codes: 0 ok, 1 failure, 2 usage.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "tools/replay/commands.h"
@@ -17,7 +16,9 @@ constexpr const char* kFooter =
 
 // CLI11 would wrap "-1" around to a huge unsigned seq.
 const CLI::Validator kSeq(
-    [](std::string& text) { return text.starts_with('-') ? "a seq is 0 or more, not " + text : std::string(); },
+    [](std::string& text) {
+      return text.starts_with('-') ? "a seq is 0 or more, not " + text : std::string();
+    },
     "SEQ");
 
 struct Common {
@@ -41,7 +42,8 @@ CLI::App* AddDump(CLI::App& app, Common& common, ctxd::replay::DumpOptions& opti
       "the events after it. Default target: the head.");
   AddCommon(dump, common);
   auto* at = dump->add_option("--at", options.at, "the seq to dump at")->check(kSeq);
-  dump->add_option("--at-time", options.at_time, "an RFC 3339 time: dump the state after the last event at or before it")
+  dump->add_option("--at-time", options.at_time,
+                   "an RFC 3339 time: dump the state after the last event at or before it")
       ->excludes(at);
   dump->add_option("--format", options.format, "json (document), pretty (report), csv or txt (key=value)")
       ->required()
@@ -50,7 +52,8 @@ CLI::App* AddDump(CLI::App& app, Common& common, ctxd::replay::DumpOptions& opti
                    "only this session's graph (json, pretty); adds its nodes to csv and txt");
   dump->add_flag("--include-history", options.include_history,
                  "add every context change up to the target (json, pretty)");
-  dump->add_option("-o,--output", options.output, "write to FILE atomically (temp file + rename); default stdout");
+  dump->add_option("-o,--output", options.output,
+                   "write to FILE atomically (temp file + rename); default stdout");
   dump->add_option("--who", options.who, "requested_by in the dump's metadata")->capture_default_str();
   return dump;
 }
@@ -67,7 +70,8 @@ CLI::App* AddEvents(CLI::App& app, Common& common, ctxd::replay::EventsOptions& 
 }
 
 int Run(int argc, char** argv) {
-  CLI::App app{"ctxd-replay: dumps, verification and export of a ctxd data directory, offline or while ctxd runs."};
+  CLI::App app{
+      "ctxd-replay: dumps, verification and export of a ctxd data directory, offline or while ctxd runs."};
   app.footer(kFooter);
   app.require_subcommand(1);
   Common common;

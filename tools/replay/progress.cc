@@ -47,8 +47,9 @@ void Progress::Draw(uint64_t done) {
                  static_cast<int>(fraction * 100), static_cast<unsigned long long>(done),
                  static_cast<unsigned long long>(total_), seconds);
   } else {
-    std::fprintf(out_, "%s: %llu/%llu (%d%%) after %.0fs\n", label_.c_str(), static_cast<unsigned long long>(done),
-                 static_cast<unsigned long long>(total_), static_cast<int>(fraction * 100), seconds);
+    std::fprintf(out_, "%s: %llu/%llu (%d%%) after %.0fs\n", label_.c_str(),
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
+                 static_cast<int>(fraction * 100), seconds);
   }
   std::fflush(out_);
   drawn_ = true;

@@ -30,8 +30,9 @@ void AddStateStats(const engine::State& state, nlohmann::ordered_json& stats) {
     nodes += session.graph.nodes.size();
     edges += session.graph.edge_count;
   }
-  stats["head_timestamp"] = state.head_seq == 0 ? nlohmann::ordered_json()
-                                               : nlohmann::ordered_json(engine::FormatTimestamp(state.head_ts_us));
+  stats["head_timestamp"] = state.head_seq == 0
+                                ? nlohmann::ordered_json()
+                                : nlohmann::ordered_json(engine::FormatTimestamp(state.head_ts_us));
   stats["keys"] = state.context.size();
   stats["sessions"] = state.sessions.size();
   stats["nodes"] = nodes;

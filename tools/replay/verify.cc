@@ -55,15 +55,17 @@ VerifyReport Verifier::Run() {
   DrainSnapshotsBefore(1);
   // The log refuses to read across a seq it cannot read; carry on after it.
   for (uint64_t from = 1; from <= head; from = ++expected_) {
-    Status read = log_.ReadRange(from, head, head - from + 1,
-                                 [this](uint64_t seq, std::string_view payload) { return Visit(seq, payload); });
+    Status read = log_.ReadRange(from, head, head - from + 1, [this](uint64_t seq, std::string_view payload) {
+      return Visit(seq, payload);
+    });
     if (read.ok()) break;
     if (!gap_) gap_ = Gap{expected_, read.ToString()};
   }
   if (gap_) CloseGap(head + 1);
   DrainSnapshotsBefore(head + 1);
   for (; next_snapshot_ < snapshot_seqs_.size(); ++next_snapshot_) {
-    Problem(snapshot_seqs_[next_snapshot_], "snapshot is past the head of the log (" + std::to_string(head) + ")");
+    Problem(snapshot_seqs_[next_snapshot_],
+            "snapshot is past the head of the log (" + std::to_string(head) + ")");
   }
   return std::move(report_);
 }
@@ -168,7 +170,8 @@ VerifyReport VerifyLog(const log::EventLog& log, const std::function<void(uint64
 }
 
 std::string FormatVerifyReport(const VerifyReport& report) {
-  std::string out = report.ok() ? "OK: " : "CORRUPT: " + std::to_string(report.problems.size()) + " problem(s); ";
+  std::string out =
+      report.ok() ? "OK: " : "CORRUPT: " + std::to_string(report.problems.size()) + " problem(s); ";
   out += "head " + std::to_string(report.head_seq) + ", " + std::to_string(report.events_read) +
          " events read, " + std::to_string(report.events_replayed) + " replayed, " +
          std::to_string(report.snapshots_matched.size()) + " snapshot(s) match the replay";

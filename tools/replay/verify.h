@@ -17,8 +17,8 @@
 namespace ctxd::replay {
 
 struct VerifyProblem {
-  uint64_t seq = 0;   // where it is
-  std::string what;   // what is wrong there
+  uint64_t seq = 0;  // where it is
+  std::string what;  // what is wrong there
 };
 
 struct VerifyReport {
