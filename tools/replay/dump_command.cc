@@ -38,6 +38,14 @@ StatusOr<dump::DumpInfo> Write(const engine::State& state, const dump::DumpReque
   return dump::WriteDumpFile(state, request, options.output);
 }
 
+Status AddHistory(const log::EventLog& log, uint64_t seq, Progress::Mode mode, dump::DumpRequest& request) {
+  Progress progress("reading history", seq, mode);
+  auto history = dump::CollectHistory(log, seq, [&](uint64_t at) { progress.Update(at); });
+  if (!history.ok()) return history.status();
+  request.history = std::move(history).value();
+  return Status::Ok();
+}
+
 void Report(const dump::DumpInfo& info, const DumpOptions& options) {
   if (options.output.empty()) return;
   std::cerr << "ctxd-replay: wrote " << options.output << ": " << dump::DumpFormatName(info.format)
@@ -69,9 +77,8 @@ int RunDump(const DumpOptions& options, std::ostream& out) {
   dump::DumpRequest request{*format,    options.who,     log.store_id(),          NowMicros(),
                             at_time_us, options.session, options.include_history, {}};
   if (options.include_history) {
-    auto history = dump::CollectHistory(log, *seq);
-    if (!history.ok()) return Fail(history.status().ToString());
-    request.history = std::move(history).value();
+    Status added = AddHistory(log, *seq, options.progress, request);
+    if (!added.ok()) return Fail(added.ToString());
   }
   auto info = Write(*state, request, options, out);
   if (!info.ok()) return Fail(info.status().ToString());
