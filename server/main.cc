@@ -25,6 +25,7 @@ struct Flags {
   std::string log_level;
   size_t max_body = 2 * 1024 * 1024;
   size_t max_connections = 10000;
+  size_t io_threads = 2;
   int idle_timeout = 60;
   int request_timeout = 30;
 };
@@ -98,6 +99,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "connections served at once")->capture_default_str();
+  app.add_option("--io-threads", flags.io_threads, "threads serving connections")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--idle-timeout", flags.idle_timeout, "seconds a keep-alive connection may wait for a request")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
@@ -122,6 +126,7 @@ int main(int argc, char** argv) {
   SetUpLogging(flags);
   options.body_limit = flags.max_body;
   options.max_connections = flags.max_connections;
+  options.io_threads = flags.io_threads;
   options.idle_timeout = std::chrono::seconds(flags.idle_timeout);
   options.request_timeout = std::chrono::seconds(flags.request_timeout);
   options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
