@@ -137,6 +137,11 @@ void Store::AddCommitListener(CommitListener fn) {
   listeners_.push_back(std::move(fn));
 }
 
+void Store::AddCommitStatsListener(CommitStatsListener fn) {
+  std::lock_guard lock(listeners_mu_);
+  stats_listeners_.push_back(std::move(fn));
+}
+
 std::vector<Store::Submission> Store::TakePending() {
   std::unique_lock lock(queue_mu_);
   queue_cv_.wait(lock, [&] { return closing_ || !pending_.empty(); });
@@ -188,7 +193,11 @@ void Store::ExecuteBatch(Batch& batch) {
 
 void Store::CommitBatch(Batch& batch) {
   if (!batch.records.empty()) {
+    const auto started = std::chrono::steady_clock::now();
     Status written = log_->Append(batch.records, options_.sync);
+    PublishStats({batch.records.size(), batch.submissions.size(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                  written.ok()});
     if (!written.ok()) {
       spdlog::error("commit of {} events failed: {}", batch.records.size(), written.ToString());
       RecoverAfterFailedWrite();
@@ -207,6 +216,11 @@ void Store::CommitBatch(Batch& batch) {
   for (size_t i = 0; i < batch.submissions.size(); ++i) {
     batch.submissions[i].done(std::move(batch.results[i]));
   }
+}
+
+void Store::PublishStats(const CommitStats& stats) {
+  std::lock_guard lock(listeners_mu_);
+  for (const auto& listener : stats_listeners_) listener(stats);
 }
 
 // The batch was applied to the state but not stored: rebuild the state from

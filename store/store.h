@@ -50,6 +50,14 @@ struct StoreOptions {
   void* env = nullptr;      // test hook: a rocksdb::Env* (fault injection)
 };
 
+// What one group commit did, for metrics and benchmarks.
+struct CommitStats {
+  size_t events = 0;          // events in the WriteBatch
+  size_t commands = 0;        // commands answered by it (refused and no-op ones included)
+  double write_seconds = 0;   // the RocksDB write, fsync included
+  bool ok = true;
+};
+
 class Store {
  public:
   using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
@@ -89,6 +97,9 @@ class Store {
   StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
 
   void AddCommitListener(CommitListener fn);
+  // Runs on the writer thread after every attempted write (failed ones too); must be quick.
+  using CommitStatsListener = std::function<void(const CommitStats& stats)>;
+  void AddCommitStatsListener(CommitStatsListener fn);
   uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }
   const std::string& store_id() const { return log_->store_id(); }
   log::EventLog& event_log() { return *log_; }
@@ -117,6 +128,7 @@ class Store {
   void ExecuteBatch(Batch& batch);
   void CommitBatch(Batch& batch);
   void RecoverAfterFailedWrite();
+  void PublishStats(const CommitStats& stats);
   StatusOr<std::vector<engine::Event>> ReadIndexedEvents(const std::string& prefix, uint64_t from,
                                                          uint64_t limit) const;
 
@@ -137,7 +149,8 @@ class Store {
   bool closing_ = false;             // guarded by queue_mu_
 
   std::mutex listeners_mu_;
-  std::vector<CommitListener> listeners_;  // guarded by listeners_mu_
+  std::vector<CommitListener> listeners_;               // guarded by listeners_mu_
+  std::vector<CommitStatsListener> stats_listeners_;    // guarded by listeners_mu_
 
   std::once_flag close_once_;
   std::thread writer_;  // started last
