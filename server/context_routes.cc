@@ -105,8 +105,12 @@ void PutContextKey(ServerContext& ctx, HttpRequest& request, const Responder& re
   if (status = ReadCommandFields(request, *body, &command); !status.ok()) return respond(ErrorResponse(status));
   command.body = std::move(set);
   SubmitCommand(ctx, std::move(command), respond, [](const engine::CommandResult& result) {
-    std::string out = "{\"seq\":" + std::to_string(result.seq) + ",\"version\":" + std::to_string(result.version) +
-                      (result.changed ? ",\"changed\":true}" : ",\"changed\":false}");
+    // A retried command gets its original answer: that set changed the key,
+    // and its version is its seq.
+    const bool changed = result.changed || result.deduplicated;
+    const uint64_t version = result.deduplicated ? result.seq : result.version;
+    std::string out = "{\"seq\":" + std::to_string(result.seq) + ",\"version\":" + std::to_string(version) +
+                      (changed ? ",\"changed\":true}" : ",\"changed\":false}");
     return JsonResponse(std::move(out));
   });
 }

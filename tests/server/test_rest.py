@@ -177,7 +177,7 @@ class RestTest(unittest.TestCase):
         self.ctxd.put("/v1/context/idem", json={"value": 2})
         head = self.ctxd.head()
         again = self.ctxd.put("/v1/context/idem", json={"value": 1}, headers=headers).json()
-        self.assertEqual(again["seq"], first["seq"])
+        self.assertEqual(again, first)
         self.assertEqual(self.ctxd.head(), head)
         self.assertEqual(self.ctxd.get("/v1/context/idem").json()["value"], 2)
 
