@@ -10,16 +10,9 @@
 // (no pipelining unless --pipeline > 1), so concurrency = connections x
 // pipeline. Responses are parsed minimally (status line, Content-Length):
 // the driver shares the CPU with the server and must stay cheap.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <vector>
-
-#include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -28,6 +21,12 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 namespace net = boost::asio;
 using net::ip::tcp;
@@ -61,9 +60,10 @@ std::string Body(uint64_t counter, int body_bytes) {
 
 std::string Request(const std::string& host, int connection, uint64_t counter, const Options& options) {
   const std::string body = Body(counter, options.value_bytes);
-  return "PUT /v1/context/bench-" + std::to_string(connection) + "-" + std::to_string(counter % options.keys) +
-         " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "PUT /v1/context/bench-" + std::to_string(connection) + "-" +
+         std::to_string(counter % options.keys) + " HTTP/1.1\r\nHost: " + host +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         body;
 }
 
 // Reads one response from `socket` (buffered in `buffer`); returns its status.
@@ -118,17 +118,20 @@ net::awaitable<void> RunConnection(tcp::endpoint endpoint, std::string host, int
 
 double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
-  const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())));
+  const size_t index =
+      std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())));
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
   return values[index];
 }
 
-void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connections, const Options& options) {
+void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connections,
+              const Options& options) {
   net::io_context ioc;
   std::vector<ConnectionStats> stats(static_cast<size_t>(connections));
   std::atomic<int> failed{0};
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
   for (int c = 0; c < connections; ++c) {
     net::co_spawn(ioc, RunConnection(endpoint, host, c, options, deadline, stats[static_cast<size_t>(c)]),
                   [&failed](std::exception_ptr e) {
@@ -147,9 +150,11 @@ void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connec
     errors += s.errors;
   }
   const double count = static_cast<double>(all.size());
-  std::printf("%5d conn x %d  %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  (%zu requests, %llu non-200, %d failed conns)\n",
-              connections, options.pipeline, count / elapsed, Percentile(all, 0.50) / 1000,
-              Percentile(all, 0.99) / 1000, all.size(), static_cast<unsigned long long>(errors), failed.load());
+  std::printf(
+      "%5d conn x %d  %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  (%zu requests, %llu non-200, %d failed "
+      "conns)\n",
+      connections, options.pipeline, count / elapsed, Percentile(all, 0.50) / 1000,
+      Percentile(all, 0.99) / 1000, all.size(), static_cast<unsigned long long>(errors), failed.load());
   std::fflush(stdout);
 }
 

@@ -8,7 +8,8 @@ void StreamRoutes::Add(std::string path, StreamHandoff handoff, bool prefix) {
 
 const StreamHandoff* StreamRoutes::Find(std::string_view path) const {
   for (const auto& entry : entries_) {
-    if (entry.prefix ? path.substr(0, entry.path.size()) == entry.path : path == entry.path) return &entry.handoff;
+    if (entry.prefix ? path.substr(0, entry.path.size()) == entry.path : path == entry.path)
+      return &entry.handoff;
   }
   return nullptr;
 }

@@ -6,6 +6,13 @@
 // stream sessions).
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,14 +23,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core/basic_stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 namespace ctxd::server {
 
@@ -50,8 +49,8 @@ struct ConnectionLimits {
 // called on the connection's strand once every earlier pipelined response
 // has been written, with the stream, the bytes already read past the
 // request, and the request itself. The HTTP session is done with the socket.
-using StreamHandoff =
-    std::function<void(HttpStream stream, beast::flat_buffer buffer, http::request<http::string_body> request)>;
+using StreamHandoff = std::function<void(HttpStream stream, beast::flat_buffer buffer,
+                                         http::request<http::string_body> request)>;
 
 // Paths (without the query) served by a StreamHandoff.
 // Thread safety: Add before the server runs; Find from any thread after.
@@ -90,7 +89,7 @@ class ConnectionRegistry {
 
  private:
   mutable std::mutex mu_;
-  uint64_t next_id_ = 1;                                             // guarded by mu_
+  uint64_t next_id_ = 1;                                               // guarded by mu_
   std::unordered_map<uint64_t, std::weak_ptr<Closable>> connections_;  // guarded by mu_
 };
 

@@ -102,7 +102,8 @@ void PutContextKey(ServerContext& ctx, HttpRequest& request, const Responder& re
   set.value = CanonicalJson(*value);
   engine::Command command;
   if (status = ParseIfMatch(request, &set.if_match); !status.ok()) return respond(ErrorResponse(status));
-  if (status = ReadCommandFields(request, *body, &command); !status.ok()) return respond(ErrorResponse(status));
+  if (status = ReadCommandFields(request, *body, &command); !status.ok())
+    return respond(ErrorResponse(status));
   command.body = std::move(set);
   SubmitCommand(ctx, std::move(command), respond, [](const engine::CommandResult& result) {
     // A retried command gets its original answer: that set changed the key,
@@ -243,7 +244,8 @@ struct KeyFate {
 };
 
 // Keys changed in (since, head]: from the events when the gap is short.
-Status ScanChanges(const store::Store& store, uint64_t since, uint64_t head, std::map<std::string, KeyFate>* fates) {
+Status ScanChanges(const store::Store& store, uint64_t since, uint64_t head,
+                   std::map<std::string, KeyFate>* fates) {
   for (uint64_t from = since + 1; from <= head;) {
     auto events = store.ReadEvents(from, std::min<uint64_t>(1000, head - from + 1));
     if (!events.ok()) return events.status();

@@ -174,8 +174,9 @@ void GetNode(ServerContext& ctx, HttpRequest& request, const Responder& respond)
 void PostCommand(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
   engine::Command command;
   if (!ParseCommandRequest(request, SessionParam(request), respond, &command)) return;
-  SubmitCommand(ctx, std::move(command), respond,
-                [](const engine::CommandResult& result) { return JsonResponse(RenderCommandResult(result)); });
+  SubmitCommand(ctx, std::move(command), respond, [](const engine::CommandResult& result) {
+    return JsonResponse(RenderCommandResult(result));
+  });
 }
 
 void LegacyExecuteCommand(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
@@ -228,8 +229,8 @@ void ListSaves(ServerContext& ctx, HttpRequest& request, const Responder& respon
       if (body.size() > 1) body.push_back(',');
       body.append("{\"name\":");
       AppendJsonString(&body, name);
-      body.append(",\"seq\":" + std::to_string(save.seq) + ",\"ts\":\"" + engine::FormatTimestamp(save.ts_us) +
-                  "\"}");
+      body.append(",\"seq\":" + std::to_string(save.seq) + ",\"ts\":\"" +
+                  engine::FormatTimestamp(save.ts_us) + "\"}");
     }
     body.push_back(']');
     return JsonResponse(std::move(body));
@@ -260,8 +261,9 @@ void PostRestore(ServerContext& ctx, HttpRequest& request, const Responder& resp
     command->actor = fields.actor;
     command->command_id = fields.command_id;
     command->client_command_id = fields.client_command_id;
-    SubmitCommand(ctx, std::move(command).value(), done,
-                  [](const engine::CommandResult& result) { return JsonResponse(RenderCommandResult(result)); });
+    SubmitCommand(ctx, std::move(command).value(), done, [](const engine::CommandResult& result) {
+      return JsonResponse(RenderCommandResult(result));
+    });
   });
 }
 

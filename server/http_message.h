@@ -24,7 +24,7 @@ enum class Method { kGet, kHead, kPost, kPut, kDelete, kPatch, kOptions, kOther 
 
 struct HttpRequest {
   Method method = Method::kGet;
-  std::string target;  // as received: percent-encoded path and query
+  std::string target;                                        // as received: percent-encoded path and query
   std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::string body;
 
@@ -43,7 +43,7 @@ struct HttpResponse {
   const char* content_type = "application/json";  // static storage
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
-  bool close = false;  // close the connection after this response
+  bool close = false;                                        // close the connection after this response
 };
 
 // Where a Responder delivers: implemented by the connection.

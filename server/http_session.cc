@@ -1,12 +1,13 @@
 #include "server/http_session.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/responses.h"
 
@@ -15,14 +16,22 @@ namespace {
 
 Method ToMethod(http::verb verb) {
   switch (verb) {
-    case http::verb::get: return Method::kGet;
-    case http::verb::head: return Method::kHead;
-    case http::verb::post: return Method::kPost;
-    case http::verb::put: return Method::kPut;
-    case http::verb::delete_: return Method::kDelete;
-    case http::verb::patch: return Method::kPatch;
-    case http::verb::options: return Method::kOptions;
-    default: return Method::kOther;
+    case http::verb::get:
+      return Method::kGet;
+    case http::verb::head:
+      return Method::kHead;
+    case http::verb::post:
+      return Method::kPost;
+    case http::verb::put:
+      return Method::kPut;
+    case http::verb::delete_:
+      return Method::kDelete;
+    case http::verb::patch:
+      return Method::kPatch;
+    case http::verb::options:
+      return Method::kOptions;
+    default:
+      return Method::kOther;
   }
 }
 
@@ -119,14 +128,14 @@ void HttpSession::OnReadError(beast::error_code ec) {
   parser_.reset();
   if (closed_ || lingering_) return;
   if (ec == http::error::body_limit) {
-    return Reject(ErrorResponse(413, "PAYLOAD_TOO_LARGE",
-                                "the request body is larger than " + std::to_string(shared_.limits.body_limit) +
-                                    " bytes"));
+    return Reject(ErrorResponse(
+        413, "PAYLOAD_TOO_LARGE",
+        "the request body is larger than " + std::to_string(shared_.limits.body_limit) + " bytes"));
   }
   if (ec == http::error::header_limit) {
-    return Reject(ErrorResponse(431, "BAD_REQUEST",
-                                "the request header is larger than " +
-                                    std::to_string(shared_.limits.header_limit) + " bytes"));
+    return Reject(ErrorResponse(
+        431, "BAD_REQUEST",
+        "the request header is larger than " + std::to_string(shared_.limits.header_limit) + " bytes"));
   }
   if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
       ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -169,8 +178,8 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
   request.body = std::move(message.body());
   slot.head = request.method == Method::kHead;
-  slot.write = request.method != Method::kGet && request.method != Method::kHead &&
-               request.method != Method::kOptions;
+  slot.write =
+      request.method != Method::kGet && request.method != Method::kHead && request.method != Method::kOptions;
   if (!CanDispatch(queue_.size() - 1)) {
     slot.deferred.emplace(std::move(request));
     return;
@@ -193,10 +202,10 @@ void HttpSession::DispatchDeferred() {
     Slot& slot = queue_[i];
     if (!slot.deferred) continue;
     if (!CanDispatch(i)) return;
-    net::post(stream_.get_executor(), [self = shared_from_this(), id = slot.id,
-                                       request = std::move(*slot.deferred)]() mutable {
-      self->Route(id, std::move(request));
-    });
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), id = slot.id, request = std::move(*slot.deferred)]() mutable {
+                self->Route(id, std::move(request));
+              });
     slot.deferred.reset();
   }
 }
@@ -216,9 +225,10 @@ void HttpSession::Deliver(uint64_t id, HttpResponse response) {
 }
 
 void HttpSession::Post(uint64_t id, HttpResponse response) {
-  net::post(stream_.get_executor(), [self = shared_from_this(), id, response = std::move(response)]() mutable {
-    self->OnResponse(id, std::move(response));
-  });
+  net::post(stream_.get_executor(),
+            [self = shared_from_this(), id, response = std::move(response)]() mutable {
+              self->OnResponse(id, std::move(response));
+            });
 }
 
 void DeliveryQueue::Push(std::shared_ptr<HttpSession> session, uint64_t id, HttpResponse response) {

@@ -13,17 +13,16 @@
 // unanswered one is held back unless both are writes.
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <optional>
 #include <string>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <vector>
 
 #include "server/connection.h"
 #include "server/http_message.h"

@@ -43,7 +43,8 @@ StatusOr<std::vector<LegacyEntry>> ReadLegacyHistory(const store::Store& store, 
     for (auto event = events->rbegin(); event != events->rend(); ++event) {
       for (auto change = event->changes.rbegin(); change != event->changes.rend(); ++change) {
         if (const auto* put = std::get_if<engine::CtxPut>(&*change)) {
-          newest_first.push_back({event->ts_us, put->key, put->old.value_or("null"), put->value, event->actor});
+          newest_first.push_back(
+              {event->ts_us, put->key, put->old.value_or("null"), put->value, event->actor});
         } else if (const auto* del = std::get_if<engine::CtxDel>(&*change)) {
           newest_first.push_back({event->ts_us, del->key, del->old, "null", event->actor});
         }
@@ -56,7 +57,9 @@ StatusOr<std::vector<LegacyEntry>> ReadLegacyHistory(const store::Store& store, 
   return newest_first;
 }
 
-HttpResponse LegacyErrorFor(const Status& status) { return LegacyError(HttpStatusFor(status.code()), status.message()); }
+HttpResponse LegacyErrorFor(const Status& status) {
+  return LegacyError(HttpStatusFor(status.code()), status.message());
+}
 
 }  // namespace
 
@@ -95,10 +98,11 @@ void LegacySetContext(ServerContext& ctx, HttpRequest& request, const Responder&
   echo.append(",\"value\":" + set.value + ",\"who\":");
   AppendJsonString(&echo, command.actor);
   command.body = std::move(set);
-  ctx.store.Submit(std::move(command), [respond, echo = std::move(echo)](StatusOr<engine::CommandResult> result) {
-    if (!result.ok()) return respond(LegacyErrorFor(result.status()));
-    respond(JsonResponse(echo + ",\"timestamp\":\"" + NowTimestamp() + "\"}"));
-  });
+  ctx.store.Submit(std::move(command),
+                   [respond, echo = std::move(echo)](StatusOr<engine::CommandResult> result) {
+                     if (!result.ok()) return respond(LegacyErrorFor(result.status()));
+                     respond(JsonResponse(echo + ",\"timestamp\":\"" + NowTimestamp() + "\"}"));
+                   });
 }
 
 void LegacyAllContext(ServerContext& ctx, HttpRequest& request, const Responder& respond) {

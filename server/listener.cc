@@ -1,15 +1,17 @@
 #include "server/listener.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 namespace ctxd::server {
 namespace {
 
 const std::string& BusyResponse() {
   static const std::string response = [] {
-    const std::string body = R"({"error":{"code":"UNAVAILABLE","message":"too many connections; retry later"}})";
+    const std::string body =
+        R"({"error":{"code":"UNAVAILABLE","message":"too many connections; retry later"}})";
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   }();

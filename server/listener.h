@@ -7,11 +7,10 @@
 // loop runs on the listener's strand.
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <memory>
 
 #include "common/status.h"
 #include "server/http_session.h"

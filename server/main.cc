@@ -1,12 +1,12 @@
 // ctxd: the server. Command line as in API.md "Command line".
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "server/server.h"
 #include "store/store.h"
@@ -43,7 +43,8 @@ bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon + 1 == listen.size()) return false;
   *host = listen.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']')
+    *host = host->substr(1, host->size() - 2);
   if (host->empty()) *host = "0.0.0.0";
   try {
     size_t used = 0;
@@ -68,7 +69,8 @@ void SetUpLogging(const Flags& flags) {
 }
 
 void PrintBanner(const ctxd::server::Server& server) {
-  const std::string host = server.host().find(':') != std::string::npos ? "[" + server.host() + "]" : server.host();
+  const std::string host =
+      server.host().find(':') != std::string::npos ? "[" + server.host() + "]" : server.host();
   const std::string base = host + ":" + std::to_string(server.port());
   std::cout << "ctxd listening on http://" << base << "\n"
             << "  REST       http://" << base << "/v1/context\n"
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
   CLI::App app{"ctxd: a persistent, event-sourced context store"};
   app.add_option("--data", flags.data, "data directory")->capture_default_str();
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  app.add_option("--durability", flags.durability, "sync: fsync before every acknowledgement; async: no fsync")
+  app.add_option("--durability", flags.durability,
+                 "sync: fsync before every acknowledgement; async: no fsync")
       ->check(CLI::IsMember({"sync", "async"}))
       ->capture_default_str();
   app.add_option("--snapshot-every", flags.snapshot_every, "snapshot every N events")->capture_default_str();
@@ -98,14 +101,17 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")->capture_default_str();
-  app.add_option("--max-connections", flags.max_connections, "connections served at once")->capture_default_str();
+  app.add_option("--max-connections", flags.max_connections, "connections served at once")
+      ->capture_default_str();
   app.add_option("--io-threads", flags.io_threads, "threads serving connections")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  app.add_option("--idle-timeout", flags.idle_timeout, "seconds a keep-alive connection may wait for a request")
+  app.add_option("--idle-timeout", flags.idle_timeout,
+                 "seconds a keep-alive connection may wait for a request")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  app.add_option("--request-timeout", flags.request_timeout, "seconds to read one request or write one answer")
+  app.add_option("--request-timeout", flags.request_timeout,
+                 "seconds to read one request or write one answer")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   try {

@@ -1,26 +1,34 @@
 #include "server/metrics.h"
 
-#include <array>
-#include <atomic>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
+#include <atomic>
+
 namespace ctxd::server {
 
 const char* RouteClassName(RouteClass route) {
   switch (route) {
-    case RouteClass::kContextRead: return "context_read";
-    case RouteClass::kContextWrite: return "context_write";
-    case RouteClass::kGraphRead: return "graph_read";
-    case RouteClass::kGraphWrite: return "graph_write";
-    case RouteClass::kEvents: return "events";
-    case RouteClass::kLegacy: return "legacy";
-    case RouteClass::kOps: return "ops";
-    case RouteClass::kOther: return "other";
+    case RouteClass::kContextRead:
+      return "context_read";
+    case RouteClass::kContextWrite:
+      return "context_write";
+    case RouteClass::kGraphRead:
+      return "graph_read";
+    case RouteClass::kGraphWrite:
+      return "graph_write";
+    case RouteClass::kEvents:
+      return "events";
+    case RouteClass::kLegacy:
+      return "legacy";
+    case RouteClass::kOps:
+      return "ops";
+    case RouteClass::kOther:
+      return "other";
   }
   return "other";
 }

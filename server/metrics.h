@@ -13,7 +13,16 @@
 namespace ctxd::server {
 
 // Request latency is reported per class of route.
-enum class RouteClass { kContextRead, kContextWrite, kGraphRead, kGraphWrite, kEvents, kLegacy, kOps, kOther };
+enum class RouteClass {
+  kContextRead,
+  kContextWrite,
+  kGraphRead,
+  kGraphWrite,
+  kEvents,
+  kLegacy,
+  kOps,
+  kOther
+};
 inline constexpr int kRouteClassCount = 8;
 const char* RouteClassName(RouteClass route);
 

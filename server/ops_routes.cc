@@ -23,7 +23,8 @@ void MetricsText(ServerContext& ctx, HttpRequest& request, const Responder& resp
   const uint64_t head = ctx.store.Read([](const engine::State& state) { return state.head_seq; });
   HttpResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = ctx.metrics.Render(head, ctx.store.durable_seq(), ctx.store.snapshotter().last_snapshot_seq());
+  response.body =
+      ctx.metrics.Render(head, ctx.store.durable_seq(), ctx.store.snapshotter().last_snapshot_seq());
   respond(std::move(response));
 }
 

@@ -1,10 +1,10 @@
 #include "server/router.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <exception>
 #include <string_view>
-
-#include <spdlog/spdlog.h>
 
 #include "server/responses.h"
 #include "server/routes.h"

@@ -1,15 +1,15 @@
 #include "server/server.h"
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "server/connection.h"
 #include "server/listener.h"

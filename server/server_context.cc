@@ -1,8 +1,8 @@
 #include "server/server_context.h"
 
-#include <exception>
-
 #include <spdlog/spdlog.h>
+
+#include <exception>
 
 #include "server/responses.h"
 
