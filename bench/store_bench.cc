@@ -33,11 +33,21 @@ std::string BenchDir(const std::string& name) {
   return dir;
 }
 
-engine::Command SetCommand(uint64_t n, const std::string& value) {
+// A 100-byte JSON string that differs for every n: a set to the value a key
+// already has appends nothing, so a benchmark must never repeat one.
+std::string ValueFor(uint64_t n) {
+  std::string value = JsonValueOfSize(100);
+  const std::string digits = std::to_string(n);
+  value.replace(1, digits.size(), digits);
+  return value;
+}
+
+// Set n: key n % keys to ValueFor(n).
+engine::Command SetCommand(uint64_t n, uint64_t keys = 100000) {
   engine::Command command;
   command.actor = "bench";
   command.command_id = std::to_string(n);
-  command.body = engine::SetContext{"key-" + std::to_string(n % 100000), value, std::nullopt};
+  command.body = engine::SetContext{"key-" + std::to_string(n % keys), ValueFor(n), std::nullopt};
   return command;
 }
 
@@ -48,7 +58,7 @@ engine::Command SetCommand(uint64_t n, const std::string& value) {
 class AsyncSubmitters {
  public:
   AsyncSubmitters(store::Store& store, int count, Clock::duration length)
-      : store_(store), value_(JsonValueOfSize(100)), deadline_(Clock::now() + length),
+      : store_(store), deadline_(Clock::now() + length),
         latencies_(count), running_(count) {}
 
   // Runs until the deadline; returns every latency sample in microseconds.
@@ -64,7 +74,7 @@ class AsyncSubmitters {
  private:
   void Send(int submitter) {
     const auto sent = Clock::now();
-    store_.Submit(SetCommand(next_++, value_), [this, submitter, sent](StatusOr<engine::CommandResult> r) {
+    store_.Submit(SetCommand(next_++), [this, submitter, sent](StatusOr<engine::CommandResult> r) {
       if (!r.ok()) std::abort();
       const auto now = Clock::now();
       latencies_[submitter].push_back(std::chrono::duration<double, std::micro>(now - sent).count());
@@ -75,7 +85,6 @@ class AsyncSubmitters {
   }
 
   store::Store& store_;
-  const std::string value_;
   const Clock::time_point deadline_;
   std::atomic<uint64_t> next_{0};
   std::vector<std::vector<double>> latencies_;
@@ -131,10 +140,9 @@ BENCHMARK(BM_RawAppendFdatasync)->MinTime(2.0)->UseRealTime();
 // Engine: execute + apply one context set (no I/O).
 void BM_EngineApply(benchmark::State& state) {
   engine::State engine_state;
-  const std::string value = JsonValueOfSize(100);
   uint64_t n = 0;
   for (auto _ : state) {
-    auto outcome = engine::Execute(engine_state, SetCommand(n, value + std::to_string(n)), 1);
+    auto outcome = engine::Execute(engine_state, SetCommand(n), 1);
     benchmark::DoNotOptimize(outcome);
     ++n;
   }
@@ -146,13 +154,9 @@ BENCHMARK(BM_EngineApply);
 std::unique_ptr<log::EventLog> BuildLog(const std::string& dir, uint64_t events, uint64_t keys) {
   auto log = std::move(log::EventLog::Open(dir, {})).value();
   engine::State state;
-  const std::string value = JsonValueOfSize(100);
   std::vector<log::LogRecord> batch;
   for (uint64_t n = 0; n < events; ++n) {
-    engine::Command command = SetCommand(n, value);
-    std::get<engine::SetContext>(command.body).key = "key-" + std::to_string(n % keys);
-    std::get<engine::SetContext>(command.body).value = "\"" + std::to_string(n) + value.substr(1);
-    auto outcome = engine::Execute(state, command, static_cast<int64_t>(n));
+    auto outcome = engine::Execute(state, SetCommand(n, keys), static_cast<int64_t>(n));
     log::LogRecord record{outcome->event->seq, {}, {}};
     engine::EncodeEvent(*outcome->event, &record.payload);
     batch.push_back(std::move(record));
@@ -184,12 +188,7 @@ BENCHMARK(BM_Replay)->Arg(1'000'000)->Iterations(2)->UseRealTime()->Unit(benchma
 // A state with `keys` distinct keys of 100-byte values.
 engine::State StateWithDistinctKeys(uint64_t keys) {
   engine::State state;
-  const std::string value = JsonValueOfSize(100);
-  for (uint64_t n = 0; n < keys; ++n) {
-    engine::Command command = SetCommand(n, value);
-    std::get<engine::SetContext>(command.body).key = "key-" + std::to_string(n);
-    (void)engine::Execute(state, command, static_cast<int64_t>(n));
-  }
+  for (uint64_t n = 0; n < keys; ++n) (void)engine::Execute(state, SetCommand(n, keys), static_cast<int64_t>(n));
   return state;
 }
 
