@@ -5,6 +5,8 @@
 #include <utility>
 #include <variant>
 
+#include "common/crc32c.h"
+
 namespace ctxd::engine {
 
 namespace {

@@ -45,7 +45,4 @@ class ByteReader {
   bool failed_ = false;
 };
 
-// CRC-32C (Castagnoli) of `data`.
-uint32_t Crc32c(std::string_view data);
-
 }  // namespace ctxd::engine

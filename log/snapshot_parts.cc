@@ -1,7 +1,6 @@
 #include "log/snapshot_parts.h"
 
-#include <boost/crc.hpp>
-
+#include "common/crc32c.h"
 #include "log/keys.h"
 
 namespace ctxd::log {
@@ -11,12 +10,6 @@ constexpr std::string_view kMagic = "ctxdsnap";
 constexpr size_t kHeaderSize = 8 + 4 + 8 + 4;
 
 }  // namespace
-
-uint32_t Crc32c(std::string_view data) {
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
-  crc.process_bytes(data.data(), data.size());
-  return crc.checksum();
-}
 
 std::string EncodeSnapshotHeader(const SnapshotHeader& header) {
   std::string value(kMagic);

@@ -23,9 +23,6 @@ namespace ctxd::log {
 
 inline constexpr size_t kSnapshotPartBytes = size_t{4} << 20;
 
-// CRC-32C (Castagnoli) of `data`.
-uint32_t Crc32c(std::string_view data);
-
 struct SnapshotHeader {
   uint32_t part_count = 0;  // data parts, not counting the header
   uint64_t total_bytes = 0;

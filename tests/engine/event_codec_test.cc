@@ -1,3 +1,4 @@
+#include "common/crc32c.h"
 #include "engine/event_codec.h"
 
 #include <gtest/gtest.h>

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/crc32c.h"
 #include "log/keys.h"
 #include "log/snapshot_parts.h"
 
