@@ -27,6 +27,8 @@ const char* RouteClassName(RouteClass route) {
       return "legacy";
     case RouteClass::kOps:
       return "ops";
+    case RouteClass::kDumps:
+      return "dumps";
     case RouteClass::kOther:
       return "other";
   }

@@ -21,9 +21,10 @@ enum class RouteClass {
   kEvents,
   kLegacy,
   kOps,
+  kDumps,
   kOther
 };
-inline constexpr int kRouteClassCount = 8;
+inline constexpr int kRouteClassCount = 9;
 const char* RouteClassName(RouteClass route);
 
 class Metrics {

@@ -40,6 +40,14 @@ void LegacySetContext(ServerContext& ctx, HttpRequest& request, const Responder&
 void LegacyAllContext(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 void LegacyHistory(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 
+// dump_routes.cc: /v1/dumps..., the old /ctx/dump routes
+void PostDump(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+void ListDumps(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+void GetDump(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+void LegacyPostDump(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+void LegacyListDumps(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+void LegacyGetDump(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+
 // ops_routes.cc: /healthz, /readyz, /metrics
 void Healthz(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 void Readyz(ServerContext& ctx, HttpRequest& request, const Responder& respond);

@@ -22,7 +22,7 @@ struct Server::Impl {
   Impl(store::Store& store, ServerOptions opts)
       : options(std::move(opts)),
         store(store),
-        context(store, metrics, options.worker_threads),
+        context(store, metrics, options.worker_threads, options.dump_dir),
         router(context),
         deliveries(ioc),
         shared{router, metrics, limits, stream_routes, registry, deliveries, ioc},

@@ -1,5 +1,5 @@
 // ServerContext: what every route handler may use — the store, the metrics,
-// the durability gate, the worker pool — plus flags shared with the
+// the durability gate, the worker pool, the dumps — plus flags shared with the
 // connection code and the stream code.
 //
 // Owned by the Server; outlives every connection and every posted task.
@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 
+#include "server/dump_service.h"
 #include "server/durability_gate.h"
 #include "server/http_message.h"
 #include "server/metrics.h"
@@ -23,8 +24,8 @@ namespace ctxd::server {
 
 class ServerContext {
  public:
-  ServerContext(store::Store& store, Metrics& metrics, size_t worker_threads)
-      : store(store), metrics(metrics), gate(store), workers(worker_threads) {}
+  ServerContext(store::Store& store, Metrics& metrics, size_t worker_threads, const std::string& dump_dir)
+      : store(store), metrics(metrics), gate(store), workers(worker_threads), dumps(store, dump_dir) {}
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
 
@@ -35,6 +36,10 @@ class ServerContext {
   Metrics& metrics;
   DurabilityGate gate;
   Workers workers;
+  // The dump directory and the dumps of this process. Stream code that
+  // broadcasts `context_dumped` adds a listener (dumps.AddListener) before
+  // the server runs.
+  DumpService dumps;
 
   // Set when shutdown starts: /readyz answers 503.
   std::atomic<bool> shutting_down{false};

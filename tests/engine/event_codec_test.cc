@@ -1,4 +1,3 @@
-#include "common/crc32c.h"
 #include "engine/event_codec.h"
 
 #include <gtest/gtest.h>
@@ -6,6 +5,8 @@
 #include <limits>
 #include <random>
 #include <string>
+
+#include "common/crc32c.h"
 
 namespace ctxd::engine {
 namespace {
