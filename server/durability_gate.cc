@@ -31,14 +31,14 @@ void DurabilityGate::OnDurable(uint64_t durable) {
   for (auto& [respond, response] : released) respond(std::move(response));
 }
 
-void DurabilityGate::FailAll() {
+void DurabilityGate::FailAll(const std::string& why) {
   std::multimap<uint64_t, std::pair<Responder, HttpResponse>> held;
   {
     std::lock_guard lock(mu_);
     held.swap(held_);
   }
   for (auto& [seq, entry] : held) {
-    entry.first(ErrorResponse(503, "UNAVAILABLE", "the server is shutting down"));
+    entry.first(ErrorResponse(503, "UNAVAILABLE", why));
   }
 }
 

@@ -8,10 +8,10 @@
 // in a map and are released from the writer thread (the Responder posts them
 // to their connection).
 //
-// If a batch's write fails, the store rolls its state back and the seqs are
-// reused by later events; a response held for such a seq then leaves when the
-// reused seq becomes durable (it describes the rolled-back state). Failed
-// writes mean a failing disk; this is accepted.
+// If a batch's write fails, the store rolls its state back and later events
+// reuse the seqs; every response held at that moment saw the failed batch
+// (durable_seq did not move), so each is answered 503 instead and the client
+// retries. No response ever describes state that was not stored.
 //
 // Thread safety: all methods are safe from any thread.
 #pragma once
@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "server/http_message.h"
@@ -36,8 +37,9 @@ class DurabilityGate {
   void Respond(uint64_t head, Responder respond, HttpResponse response);
   // From the store's commit listener: releases everything up to `durable`.
   void OnDurable(uint64_t durable);
-  // Answers every held response with 503 (shutdown after a failed write).
-  void FailAll();
+  // Answers every held response with 503 UNAVAILABLE saying `why`: after a
+  // failed write (see above), and at shutdown.
+  void FailAll(const std::string& why);
 
  private:
   store::Store& store_;

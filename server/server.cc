@@ -67,7 +67,11 @@ Server::Server(store::Store& store, ServerOptions options)
   store.AddCommitListener(
       [&impl](const std::vector<engine::Event>& events) { impl.context.gate.OnDurable(events.back().seq); });
   store.AddCommitStatsListener([&impl](const store::CommitStats& stats) {
-    if (stats.ok) impl.metrics.ObserveCommit(stats.commands, stats.events, stats.write_seconds);
+    if (stats.ok) {
+      impl.metrics.ObserveCommit(stats.commands, stats.events, stats.write_seconds);
+    } else {
+      impl.context.gate.FailAll("a write failed and the state this read saw was rolled back; retry");
+    }
   });
 }
 
@@ -130,7 +134,7 @@ void Server::Impl::Shutdown() {
   registry.ShutdownAll();  // no new requests; answers in flight still go out
   store.Close();           // commits and answers everything already submitted
   context.workers.Join();  // background reads (and restores, refused now) finish
-  context.gate.FailAll();  // only a failed last write can leave reads held
+  context.gate.FailAll("the server is shutting down");  // only a failed last write can leave reads held
   const auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
   while (registry.size() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -195,17 +195,19 @@ void Store::CommitBatch(Batch& batch) {
   if (!batch.records.empty()) {
     const auto started = std::chrono::steady_clock::now();
     Status written = log_->Append(batch.records, options_.sync);
-    PublishStats({batch.records.size(), batch.submissions.size(),
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                  written.ok()});
+    const CommitStats stats{batch.records.size(), batch.submissions.size(),
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                            written.ok()};
     if (!written.ok()) {
       spdlog::error("commit of {} events failed: {}", batch.records.size(), written.ToString());
       RecoverAfterFailedWrite();
+      PublishStats(stats);  // after the rollback: whoever read the failed batch can now be told
       for (auto& submission : batch.submissions) {
         submission.done(Status::Unavailable("the write failed and nothing was stored: " + written.message()));
       }
       return;
     }
+    PublishStats(stats);
     durable_seq_.store(batch.records.back().seq, std::memory_order_release);
     {
       std::lock_guard lock(listeners_mu_);

@@ -97,7 +97,9 @@ class Store {
   StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
 
   void AddCommitListener(CommitListener fn);
-  // Runs on the writer thread after every attempted write (failed ones too); must be quick.
+  // Runs on the writer thread after every attempted write; must be quick.
+  // For a failed write it runs after the state was rolled back, so a reader
+  // that saw the failed batch (state head > durable_seq) can be told.
   using CommitStatsListener = std::function<void(const CommitStats& stats)>;
   void AddCommitStatsListener(CommitStatsListener fn);
   uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }

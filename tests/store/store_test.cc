@@ -206,10 +206,16 @@ TEST_F(StoreFaultTest, FailedWriteFailsTheBatchAndLeavesStateUnchanged) {
   Open(fault_.env());
   ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
   const auto before = Live();
+  std::vector<std::pair<bool, uint64_t>> stats;  // ok, the state's head when the stats came
+  store_->AddCommitStatsListener([&](const CommitStats& s) {
+    stats.emplace_back(s.ok, store_->Read([](const engine::State& state) { return state.head_seq; }));
+  });
   fault_.SetFailWrites(true);
   auto failed = store_->Execute(Set("a", "2"));
   EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(Live() == before);
+  // The failure is reported after the rollback, so readers of the failed batch can be told.
+  EXPECT_EQ(stats, (std::vector<std::pair<bool, uint64_t>>{{false, 1}}));
   EXPECT_EQ(Value("a"), "1");  // reads keep working
   EXPECT_EQ(store_->KeyHistory("a", 0, 10)->size(), 1u);
   fault_.SetFailWrites(false);
