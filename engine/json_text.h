@@ -1,5 +1,5 @@
 // Writing JSON text by hand where building an nlohmann::json tree would only
-// cost time: event JSON and small command results. Internal to engine/.
+// cost time: event JSON, command results, HTTP answers.
 // Pure functions; thread-safe.
 #pragma once
 

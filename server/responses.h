@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "engine/json_text.h"
 #include "server/http_message.h"
 
 namespace ctxd::server {
@@ -27,9 +28,7 @@ HttpResponse LegacyError(int status, std::string_view message);
 
 int HttpStatusFor(StatusCode code);
 
-// Appends `text` (valid UTF-8) as a JSON string literal, escaped as
-// nlohmann's dump() escapes it.
-void AppendJsonString(std::string* out, std::string_view text);
+using engine::AppendJsonString;
 // `"name":` with a leading comma unless `first`.
 void AppendJsonKey(std::string* out, std::string_view name, bool first = false);
 // A JSON value or null: canonical JSON text is embedded as it is.
