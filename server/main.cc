@@ -28,6 +28,8 @@ struct Flags {
   size_t io_threads = 2;
   int idle_timeout = 60;
   int request_timeout = 30;
+  double stream_stall_timeout = 10;
+  int sse_heartbeat = 15;
 };
 
 // The default listen address: 127.0.0.1:8080, or the old server's
@@ -114,6 +116,13 @@ int main(int argc, char** argv) {
                  "seconds to read one request or write one answer")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app.add_option("--stream-stall-timeout", flags.stream_stall_timeout,
+                 "seconds a stream subscriber's socket may take nothing before it is closed")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  app.add_option("--sse-heartbeat", flags.sse_heartbeat, "seconds between SSE heartbeat comments")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -135,6 +144,9 @@ int main(int argc, char** argv) {
   options.io_threads = flags.io_threads;
   options.idle_timeout = std::chrono::seconds(flags.idle_timeout);
   options.request_timeout = std::chrono::seconds(flags.request_timeout);
+  options.stream_stall_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags.stream_stall_timeout * 1000));
+  options.sse_heartbeat = std::chrono::seconds(flags.sse_heartbeat);
   options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
 
   ctxd::store::StoreOptions store_options;

@@ -15,6 +15,7 @@
 #include "server/listener.h"
 #include "server/router.h"
 #include "server/server_context.h"
+#include "server/streams.h"
 
 namespace ctxd::server {
 
@@ -54,6 +55,9 @@ struct Server::Impl {
   net::io_context ioc;
   net::signal_set signals;
   std::shared_ptr<Listener> listener;
+  // After ioc: destroyed before it (its timers), while sessions destroyed
+  // with the io_context refer only to what is declared above.
+  std::unique_ptr<Streams> streams;
   uint16_t port = 0;
 
   std::mutex stop_mu;
@@ -73,6 +77,12 @@ Server::Server(store::Store& store, ServerOptions options)
       impl.context.gate.FailAll("a write failed and the state this read saw was rolled back; retry");
     }
   });
+  StreamOptions streams;
+  streams.max_message_bytes = impl.options.body_limit;
+  streams.hub.stall_timeout = impl.options.stream_stall_timeout;
+  streams.hub.sse_heartbeat = impl.options.sse_heartbeat;
+  impl.streams = std::make_unique<Streams>(impl.context, impl.registry, impl.ioc, streams);
+  impl.streams->Register(impl.stream_routes);
 }
 
 Server::~Server() = default;

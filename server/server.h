@@ -36,6 +36,10 @@ struct ServerOptions {
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds drain_timeout{5};  // at shutdown, for connections to finish
   std::string dump_dir;                   // for the dump routes
+  // Streams (/v1/ws, /v1/stream): a subscriber whose socket takes nothing
+  // for this long is closed; SSE comment heartbeat interval.
+  std::chrono::milliseconds stream_stall_timeout{10000};
+  std::chrono::seconds sse_heartbeat{15};
 };
 
 class Server {

@@ -1,0 +1,144 @@
+#include "server/sse_session.h"
+
+#include <boost/asio/post.hpp>
+
+#include "server/json_body.h"
+#include "server/read_path.h"
+#include "server/responses.h"
+#include "server/target.h"
+
+namespace ctxd::server {
+namespace {
+
+constexpr std::string_view kHeader =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "Connection: close\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "\r\n";
+
+// Where the stream starts: Last-Event-ID: N -> N+1, else `from`, else after the head.
+StatusOr<uint64_t> StartSeq(const http::request<http::string_body>& request, const HttpRequest& view,
+                            uint64_t head) {
+  auto last_id = request.find("Last-Event-ID");
+  if (last_id != request.end()) {
+    auto seq = ParseUint(std::string_view(last_id->value().data(), last_id->value().size()));
+    if (!seq) return Status::InvalidArgument("Last-Event-ID must be an event seq");
+    return *seq + 1;
+  }
+  auto from = UintQuery(view, "from", 0);
+  if (!from.ok()) return from.status();
+  return *from == 0 ? head + 1 : *from;
+}
+
+}  // namespace
+
+SseSession::SseSession(StreamSocket socket, StreamContext& context)
+    : Subscriber(context.hub, socket.get_executor(), StreamFormat::kSse),
+      context_(context),
+      socket_(std::move(socket)),
+      output_(socket_, context.options.output),
+      timer_(strand_) {}
+
+SseSession::~SseSession() {
+  if (counted_) --context_.server.stream_clients;
+  if (registry_id_ != 0) context_.registry.Remove(registry_id_);
+}
+
+void SseSession::Run(const http::request<http::string_body>& request) {
+  output_.SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
+  if (request.method() != http::verb::get) return Reject(MethodNotAllowed());
+  HttpRequest view;
+  view.target = request.target();
+  ParsedTarget target;
+  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok()) return Reject(BadRequest(parsed.message()));
+  view.query = std::move(target.query);
+  auto filter = EventFilter::FromQuery(view);
+  if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
+  const uint64_t head = context_.server.store.durable_seq();
+  auto start = StartSeq(request, view, head);
+  if (!start.ok()) return Reject(ErrorResponse(start.status()));
+
+  registry_id_ = context_.registry.Add(std::weak_ptr<Closable>(self()));
+  ++context_.server.stream_clients;
+  counted_ = true;
+  output_.PushData(std::string(kHeader));
+  Begin(std::move(filter).value(), *start);
+  if (context_.server.shutting_down) Shutdown();
+  Pump();
+  DoRead();
+}
+
+void SseSession::Reject(const HttpResponse& response) {
+  output_.PushControl(RenderHttpError(response));
+  output_.Flush([self = self()](beast::error_code) { self->Finish(); });
+}
+
+// Only to notice that the client went away.
+void SseSession::DoRead() {
+  socket_.async_read_some(net::buffer(discard_), [self = self()](beast::error_code ec, size_t) {
+    if (ec) return self->Finish();
+    self->DoRead();
+  });
+}
+
+void SseSession::OnOutputProgress() {
+  if (output_.failed()) return Finish();
+  Pump();
+}
+
+void SseSession::OnHeartbeat() {
+  if (!ending_ && output_.empty()) output_.PushData(std::string(": ping\n\n"));
+}
+
+void SseSession::Shutdown() {
+  net::post(strand_, [self = self()] {
+    if (self->shutting_down_) return;
+    self->shutting_down_ = true;
+    self->shutdown_deadline_ = std::chrono::steady_clock::now() + self->context_.options.shutdown_grace;
+    self->MaybeEndForShutdown();
+  });
+}
+
+void SseSession::MaybeEndForShutdown() {
+  if (ending_ || finished_) return;
+  const bool caught_up = next_seq() > context_.server.store.durable_seq();
+  if (!caught_up && std::chrono::steady_clock::now() < shutdown_deadline_) {
+    timer_.expires_after(std::chrono::milliseconds(10));
+    timer_.async_wait([self = self()](beast::error_code ec) {
+      if (!ec) self->MaybeEndForShutdown();
+    });
+    return;
+  }
+  EndAfterFlush();
+}
+
+// Ends the answer after what is queued: the body ends with the connection.
+void SseSession::EndAfterFlush() {
+  if (ending_ || finished_) return;
+  ending_ = true;
+  End();
+  output_.Seal();
+  output_.Flush([self = self()](beast::error_code) { self->Finish(); });
+}
+
+void SseSession::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  End();
+  timer_.cancel();
+  if (registry_id_ != 0) {
+    context_.registry.Remove(registry_id_);
+    registry_id_ = 0;
+  }
+  if (counted_) {
+    --context_.server.stream_clients;
+    counted_ = false;
+  }
+  beast::error_code ec;
+  socket_.shutdown(net::socket_base::shutdown_send, ec);
+  socket_.close(ec);
+}
+
+}  // namespace ctxd::server

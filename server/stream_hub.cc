@@ -1,0 +1,205 @@
+#include "server/stream_hub.h"
+
+#include <boost/asio/post.hpp>
+#include <algorithm>
+
+#include "engine/event_json.h"
+#include "server/stream_subscriber.h"
+
+namespace ctxd::server {
+namespace {
+
+constexpr std::string_view kWsEventPrefix = "{\"op\":\"event\",\"event\":";
+
+std::string WsEventFrame(const std::string& json) {
+  std::string frame;
+  const size_t payload = kWsEventPrefix.size() + json.size() + 1;
+  frame.reserve(payload + 10);
+  AppendWsFrameHeader(&frame, payload);
+  frame.append(kWsEventPrefix);
+  frame.append(json);
+  frame.push_back('}');
+  return frame;
+}
+
+// The event JSON is one line: values are canonical JSON, which escapes
+// control characters inside strings.
+std::string SseEventFrame(const engine::Event& event, const std::string& json) {
+  std::string frame;
+  frame.reserve(json.size() + 64);
+  frame.append("id: ");
+  frame.append(std::to_string(event.seq));
+  frame.append("\nevent: ");
+  frame.append(engine::EventTypeName(event.type));
+  frame.append("\ndata: ");
+  frame.append(json);
+  frame.append("\n\n");
+  return frame;
+}
+
+}  // namespace
+
+void AppendWsFrameHeader(std::string* out, size_t payload_size) {
+  out->push_back(static_cast<char>(0x81));  // FIN, text
+  if (payload_size < 126) {
+    out->push_back(static_cast<char>(payload_size));
+  } else if (payload_size <= 0xFFFF) {
+    out->push_back(static_cast<char>(126));
+    out->push_back(static_cast<char>(payload_size >> 8));
+    out->push_back(static_cast<char>(payload_size & 0xFF));
+  } else {
+    out->push_back(static_cast<char>(127));
+    for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((payload_size >> shift) & 0xFF));
+  }
+}
+
+std::string WsTextFrame(std::string_view payload) {
+  std::string frame;
+  frame.reserve(payload.size() + 10);
+  AppendWsFrameHeader(&frame, payload.size());
+  frame.append(payload);
+  return frame;
+}
+
+std::string BuildEventFrame(StreamFormat format, const engine::Event& event) {
+  const std::string json = engine::EventToJson(event);
+  return format == StreamFormat::kWebSocket ? WsEventFrame(json) : SseEventFrame(event, json);
+}
+
+StreamHub::StreamHub(store::Store& store, Workers& workers, Metrics& metrics, net::io_context& ioc,
+                     StreamLimits limits)
+    : store_(store),
+      workers_(workers),
+      metrics_(metrics),
+      limits_(limits),
+      strand_(net::make_strand(ioc)),
+      flush_timer_(strand_),
+      tick_timer_(strand_) {
+  published_.store(store.durable_seq());
+}
+
+StreamHub::~StreamHub() = default;
+
+void StreamHub::OnCommit(const std::vector<engine::Event>& events) {
+  if (events.empty()) return;
+  std::lock_guard lock(pending_mu_);
+  if (subscriber_count_ == 0) return Publish(events.back().seq);
+  pending_.insert(pending_.end(), events.begin(), events.end());
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  net::post(strand_, [this] { ScheduleFlush(); });
+}
+
+void StreamHub::Publish(uint64_t seq) {
+  if (seq > published_.load(std::memory_order_relaxed)) published_.store(seq, std::memory_order_release);
+}
+
+uint64_t StreamHub::Add(const std::shared_ptr<Subscriber>& subscriber) {
+  std::lock_guard lock(subscribers_mu_);
+  subscribers_.push_back(subscriber);
+  ++formats_[static_cast<int>(subscriber->format())];
+  std::lock_guard pending_lock(pending_mu_);
+  ++subscriber_count_;
+  metrics_.SetSubscribers(static_cast<int64_t>(subscriber_count_));
+  return published_.load(std::memory_order_acquire);
+}
+
+void StreamHub::Remove(const Subscriber* subscriber) {
+  std::shared_ptr<Subscriber> removed;  // released outside the locks
+  std::lock_guard lock(subscribers_mu_);
+  auto it = std::find_if(subscribers_.begin(), subscribers_.end(),
+                         [subscriber](const auto& s) { return s.get() == subscriber; });
+  if (it == subscribers_.end()) return;
+  removed = std::move(*it);
+  *it = std::move(subscribers_.back());
+  subscribers_.pop_back();
+  --formats_[static_cast<int>(subscriber->format())];
+  std::lock_guard pending_lock(pending_mu_);
+  --subscriber_count_;
+  metrics_.SetSubscribers(static_cast<int64_t>(subscriber_count_));
+}
+
+// Strand. A flush right away when the last one is long enough ago, else at
+// the end of the coalescing interval: events committed meanwhile join it.
+void StreamHub::ScheduleFlush() {
+  size_t subscribers = 0;
+  {
+    std::lock_guard lock(pending_mu_);
+    subscribers = subscriber_count_;
+  }
+  const auto interval =
+      std::min<std::chrono::microseconds>(limits_.coalesce_max, limits_.coalesce_per_subscriber * subscribers);
+  const auto due = last_flush_ + interval;
+  if (std::chrono::steady_clock::now() >= due) return Flush();
+  flush_timer_.expires_at(due);
+  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Flush();
+  });
+}
+
+// Strand: serialize each event once, offer the batch to every subscriber.
+void StreamHub::Flush() {
+  last_flush_ = std::chrono::steady_clock::now();
+  std::vector<engine::Event> events;
+  {
+    std::lock_guard lock(pending_mu_);
+    events.swap(pending_);
+    flush_posted_ = false;
+  }
+  if (events.empty()) return;
+  size_t formats[2];
+  {
+    std::lock_guard lock(subscribers_mu_);
+    formats[0] = formats_[0];
+    formats[1] = formats_[1];
+  }
+  auto batch = std::make_shared<EventBatch>();
+  batch->reserve(events.size());
+  for (auto& event : events) {
+    StreamEvent& out = batch->emplace_back();
+    const std::string json = engine::EventToJson(event);
+    if (formats[static_cast<int>(StreamFormat::kWebSocket)] > 0) out.ws_frame = WsEventFrame(json);
+    if (formats[static_cast<int>(StreamFormat::kSse)] > 0) out.sse_frame = SseEventFrame(event, json);
+    out.event = std::move(event);
+  }
+  const uint64_t last = batch->back().event.seq;
+  std::shared_ptr<const EventBatch> shared = std::move(batch);
+  std::lock_guard lock(subscribers_mu_);
+  for (const auto& subscriber : subscribers_) subscriber->Offer(shared);
+  std::lock_guard pending_lock(pending_mu_);
+  Publish(last);
+}
+
+void StreamHub::Start() {
+  net::post(strand_, [this] {
+    stopped_ = false;
+    Tick();
+  });
+}
+
+void StreamHub::Stop() {
+  net::post(strand_, [this] {
+    stopped_ = true;
+    tick_timer_.cancel();
+    flush_timer_.cancel();
+  });
+}
+
+// Strand, once a second.
+void StreamHub::Tick() {
+  if (stopped_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t published = published_seq();
+  uint64_t worst = 0;
+  {
+    std::lock_guard lock(subscribers_mu_);
+    for (const auto& subscriber : subscribers_) worst = std::max(worst, subscriber->Tick(now, published));
+  }
+  metrics_.SetSubscriberLag(static_cast<int64_t>(worst));
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Tick();
+  });
+}
+
+}  // namespace ctxd::server

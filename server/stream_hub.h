@@ -1,0 +1,134 @@
+// StreamHub: hands committed events to every live stream subscriber
+// (WebSocket /v1/ws, SSE /v1/stream), DESIGN.md "Reads and streams".
+//
+// Fed by one store commit listener, which runs on the store's writer thread
+// and only appends the batch's events to a pending list (one short lock)
+// and posts one flush. The flush runs on the hub's strand (an I/O thread):
+// it serializes each event ONCE into the wire forms its subscribers need (a
+// WebSocket frame, SSE lines) and hands the same immutable batch to every
+// subscriber (Subscriber::Offer: a push to its bounded inbox and at most one
+// post to its strand). Flushes are spaced by a coalescing interval that
+// grows with the number of subscribers (StreamLimits), so a high event rate
+// reaches each subscriber as a few large batches rather than one wake-up
+// and one write per event. Nothing a subscriber does reaches the writer.
+//
+// Ordering: batches are offered in seq order. published_seq() is the last
+// seq offered; every event after it will be offered to every subscriber
+// registered now, so a subscriber that starts at or below it reads the
+// difference from the log (see Subscriber).
+//
+// A tick once a second updates the subscriber gauges (count, worst lag in
+// events) and lets each subscriber check for a stalled socket and its
+// heartbeat.
+//
+// Ownership: owned by the server's Streams; outlives every session (the
+// sessions unregister themselves). Thread safety: all public methods are
+// safe from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/event.h"
+#include "server/metrics.h"
+#include "server/workers.h"
+#include "store/store.h"
+
+namespace ctxd::server {
+
+namespace net = boost::asio;
+
+class Subscriber;
+
+enum class StreamFormat { kWebSocket, kSse };
+
+// One committed event with its wire forms, built once for all subscribers.
+struct StreamEvent {
+  engine::Event event;    // what the filters look at
+  std::string ws_frame;   // WebSocket text frame {"op":"event","event":...}; empty when unused
+  std::string sse_frame;  // "id: N\nevent: TYPE\ndata: JSON\n\n"; empty when unused
+};
+using EventBatch = std::vector<StreamEvent>;
+
+// The wire form of one event for `format` (catch-up, and events flushed
+// before a subscriber of that format existed).
+std::string BuildEventFrame(StreamFormat format, const engine::Event& event);
+// A complete unmasked WebSocket text frame around `payload`.
+std::string WsTextFrame(std::string_view payload);
+void AppendWsFrameHeader(std::string* out, size_t payload_size);
+
+struct StreamLimits {
+  // Live events a subscriber may hold beyond what its socket has taken;
+  // older ones are dropped and read back from the log.
+  size_t backlog_events = 16384;
+  size_t backlog_bytes = 16 * 1024 * 1024;
+  size_t catch_up_page = 512;  // events per log read
+  // Flush spacing: per subscriber, at most `coalesce_max`.
+  std::chrono::microseconds coalesce_per_subscriber{10};
+  std::chrono::microseconds coalesce_max{10000};
+  // A subscriber whose socket takes nothing for this long is closed.
+  std::chrono::milliseconds stall_timeout{10000};
+  std::chrono::seconds sse_heartbeat{15};
+};
+
+class StreamHub {
+ public:
+  StreamHub(store::Store& store, Workers& workers, Metrics& metrics, net::io_context& ioc, StreamLimits limits);
+  ~StreamHub();
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  // The store's commit listener (writer thread).
+  void OnCommit(const std::vector<engine::Event>& events);
+
+  // Registers `subscriber`; returns published_seq() as of registration.
+  uint64_t Add(const std::shared_ptr<Subscriber>& subscriber);
+  void Remove(const Subscriber* subscriber);
+  uint64_t published_seq() const { return published_.load(std::memory_order_acquire); }
+
+  // Starts and stops the tick.
+  void Start();
+  void Stop();
+
+  store::Store& store() { return store_; }
+  Workers& workers() { return workers_; }
+  const StreamLimits& limits() const { return limits_; }
+
+ private:
+  void ScheduleFlush();
+  void Flush();
+  void Tick();
+  void Publish(uint64_t seq);  // under pending_mu_
+
+  store::Store& store_;
+  Workers& workers_;
+  Metrics& metrics_;
+  const StreamLimits limits_;
+  net::strand<net::io_context::executor_type> strand_;
+  net::steady_timer flush_timer_;  // strand
+  net::steady_timer tick_timer_;   // strand
+  std::chrono::steady_clock::time_point last_flush_;  // strand
+  bool stopped_ = false;                              // strand
+
+  // Lock order: subscribers_mu_, then pending_mu_. The writer thread takes
+  // only pending_mu_.
+  std::mutex subscribers_mu_;
+  std::vector<std::shared_ptr<Subscriber>> subscribers_;  // guarded by subscribers_mu_
+  size_t formats_[2] = {0, 0};                            // subscribers per format; guarded by subscribers_mu_
+
+  std::mutex pending_mu_;
+  std::vector<engine::Event> pending_;  // guarded by pending_mu_
+  bool flush_posted_ = false;           // guarded by pending_mu_
+  size_t subscriber_count_ = 0;         // guarded by pending_mu_ (and subscribers_mu_ to change)
+  std::atomic<uint64_t> published_{0};  // written under pending_mu_
+};
+
+}  // namespace ctxd::server

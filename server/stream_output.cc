@@ -1,0 +1,145 @@
+#include "server/stream_output.h"
+
+#include <algorithm>
+
+namespace ctxd::server {
+namespace {
+
+// Small buffers are copied into the tail segment (one memcpy is cheaper than
+// an iovec and a shared_ptr per event); larger ones are written from the
+// shared buffer itself.
+constexpr size_t kCopyBelow = 2048;
+constexpr size_t kTailCapacity = 64 * 1024;
+
+}  // namespace
+
+int64_t OutputQueue::NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void OutputQueue::SetOwner(std::weak_ptr<void> owner, std::function<void()> on_progress) {
+  owner_ = std::move(owner);
+  on_progress_ = std::move(on_progress);
+}
+
+void OutputQueue::PushData(std::shared_ptr<const std::string> buffer, uint64_t seq) {
+  if (sealed_ || failed()) return;
+  if (buffer->size() < kCopyBelow) {
+    Segment segment;
+    segment.owned.assign(*buffer);
+    segment.seq = seq;
+    return Push(std::move(segment));
+  }
+  Push({std::move(buffer), {}, seq});
+}
+
+void OutputQueue::PushData(std::string buffer, uint64_t seq) {
+  if (sealed_ || failed()) return;
+  Push({nullptr, std::move(buffer), seq});
+}
+
+void OutputQueue::PushControl(std::string buffer) {
+  if (failed()) return;
+  Push({nullptr, std::move(buffer), 0});
+}
+
+void OutputQueue::Push(Segment segment) {
+  const size_t size = segment.data().size();
+  if (size == 0) return;
+  bytes_ += size;
+  if (segments_.empty()) stalled_since_ns_.store(NowNs(), std::memory_order_relaxed);
+  // Append to the tail when it is an owned buffer no write has started on.
+  if (!segment.shared && segments_.size() > in_flight_) {
+    Segment& tail = segments_.back();
+    if (!tail.shared && tail.owned.size() + size <= kTailCapacity) {
+      if (tail.seq == 0) tail.seq = segment.seq;
+      tail.owned.append(segment.owned);
+      return StartWrite();
+    }
+  }
+  if (!segment.shared && segment.owned.capacity() < kTailCapacity && size < kCopyBelow) {
+    segment.owned.reserve(std::min(kTailCapacity, size * 16));
+  }
+  segments_.push_back(std::move(segment));
+  StartWrite();
+}
+
+void OutputQueue::StartWrite() {
+  if (writing_ || failed() || segments_.empty()) return;
+  auto owner = owner_.lock();
+  if (!owner) return;
+  gather_.clear();
+  in_flight_ = std::min(segments_.size(), kMaxGather);
+  for (size_t i = 0; i < in_flight_; ++i) {
+    std::string_view data = segments_[i].data();
+    if (i == 0) data.remove_prefix(front_offset_);
+    gather_.emplace_back(data.data(), data.size());
+  }
+  writing_ = true;
+  socket_.async_write_some(gather_, [this, owner = std::move(owner)](beast::error_code ec, size_t written) {
+    OnWrite(ec, written);
+  });
+}
+
+void OutputQueue::OnWrite(beast::error_code ec, size_t written) {
+  writing_ = false;
+  if (ec) {
+    error_ = ec;
+    segments_.clear();
+    bytes_ = 0;
+    in_flight_ = 0;
+    stalled_since_ns_.store(0, std::memory_order_relaxed);
+    NotifyFlushed();
+    if (on_progress_) on_progress_();
+    return;
+  }
+  bytes_ -= written;
+  while (written > 0) {
+    const size_t left = segments_.front().data().size() - front_offset_;
+    if (written < left) {
+      front_offset_ += written;
+      break;
+    }
+    written -= left;
+    front_offset_ = 0;
+    segments_.pop_front();
+  }
+  in_flight_ = 0;
+  const int64_t now = NowNs();
+  last_write_ns_.store(now, std::memory_order_relaxed);
+  stalled_since_ns_.store(segments_.empty() ? 0 : now, std::memory_order_relaxed);
+  if (segments_.empty()) {
+    NotifyFlushed();
+  } else {
+    StartWrite();
+  }
+  if (on_progress_) on_progress_();
+}
+
+uint64_t OutputQueue::DiscardUnsent() {
+  // The front segment is kept when a write started on it (in flight or
+  // partly written): a frame is never cut.
+  const size_t keep = std::max<size_t>(in_flight_, front_offset_ > 0 ? 1 : 0);
+  uint64_t first_seq = 0;
+  while (segments_.size() > keep) {
+    const Segment& segment = segments_.back();
+    if (segment.seq != 0) first_seq = segment.seq;
+    bytes_ -= segment.data().size();
+    segments_.pop_back();
+  }
+  return first_seq;
+}
+
+void OutputQueue::Flush(std::function<void(beast::error_code)> done) {
+  if (failed() || segments_.empty()) return done(error_);
+  flush_waiters_.push_back(std::move(done));
+}
+
+void OutputQueue::NotifyFlushed() {
+  auto waiters = std::move(flush_waiters_);
+  flush_waiters_.clear();
+  for (auto& waiter : waiters) waiter(error_);
+}
+
+}  // namespace ctxd::server

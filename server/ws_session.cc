@@ -1,0 +1,237 @@
+#include "server/ws_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "server/read_path.h"
+#include "server/responses.h"
+#include "server/target.h"
+
+namespace ctxd::server {
+namespace websocket = beast::websocket;
+
+namespace {
+
+// A close reason is at most 123 bytes.
+std::string ResumeReason(std::string_view why, uint64_t from) {
+  return std::string(why) + "; resume from=" + std::to_string(from);
+}
+
+}  // namespace
+
+WsSession::WsSession(StreamSocket socket, StreamContext& context)
+    : Subscriber(context.hub, socket.get_executor(), StreamFormat::kWebSocket),
+      context_(context),
+      ws_(std::move(socket), context.options.output),
+      timer_(strand_) {}
+
+WsSession::~WsSession() {
+  if (counted_) --context_.server.stream_clients;
+  if (registry_id_ != 0) context_.registry.Remove(registry_id_);
+}
+
+void WsSession::Run(http::request<http::string_body> request) {
+  output().SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
+  if (request.method() != http::verb::get) return Reject(MethodNotAllowed());
+  if (!websocket::is_upgrade(request)) {
+    return Reject(BadRequest("GET /v1/ws is a WebSocket endpoint: send an Upgrade: websocket request"));
+  }
+  HttpRequest view;
+  view.target = request.target();
+  ParsedTarget target;
+  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok()) return Reject(BadRequest(parsed.message()));
+  view.query = std::move(target.query);
+  auto filter = EventFilter::FromQuery(view);
+  if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
+  auto from = UintQuery(view, "from", 0);
+  if (!from.ok()) return Reject(ErrorResponse(from.status()));
+
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.handshake_timeout = context_.options.close_timeout;  // also bounds the close handshake
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(http::field::server, "ctxd"); }));
+  ws_.read_message_max(context_.options.max_message_bytes);
+  ws_.auto_fragment(false);  // WsTransport: each of Beast's messages is one write
+  ws_.async_accept(request, [self = self(), filter = std::move(filter).value(),
+                             from = *from](beast::error_code ec) mutable {
+    self->OnAccept(ec, std::move(filter), from);
+  });
+}
+
+void WsSession::Reject(const HttpResponse& response) {
+  output().PushControl(RenderHttpError(response));
+  output().Flush([self = self()](beast::error_code) { self->Finish(); });
+}
+
+void WsSession::OnAccept(beast::error_code ec, EventFilter filter, uint64_t from) {
+  if (ec) return Finish();
+  ws_.next_layer().BeginFrames();
+  registry_id_ = context_.registry.Add(std::weak_ptr<Closable>(self()));
+  ++context_.server.stream_clients;
+  counted_ = true;
+  store::Store& store = context_.server.store;
+  const uint64_t head = store.durable_seq();
+  std::string hello = "{\"op\":\"hello\",\"head\":" + std::to_string(head) + ",\"store\":";
+  AppendJsonString(&hello, store.store_id());
+  hello.push_back('}');
+  PushMessage(hello);
+  // Without `from`: live only, the events after the head announced in hello.
+  Begin(std::move(filter), from == 0 ? head + 1 : from);
+  if (context_.server.shutting_down) Shutdown();
+  Pump();
+  DoRead();
+}
+
+void WsSession::PushMessage(std::string_view payload) { output().PushData(WsTextFrame(payload)); }
+
+void WsSession::DoRead() {
+  if (reading_ || read_done_ || finished_ || closing_) return;
+  if (in_flight_ >= context_.options.max_ops_in_flight || !output().HasRoom()) return;
+  reading_ = true;
+  ws_.async_read(read_buffer_, [self = self()](beast::error_code ec, size_t) { self->OnRead(ec); });
+}
+
+void WsSession::OnRead(beast::error_code ec) {
+  reading_ = false;
+  if (ec) {
+    // The client closed (Beast answered it), went away, sent a message over
+    // the limit (Beast closed with 1009), or the connection is being closed.
+    read_done_ = true;
+    if (ec != websocket::error::closed && ec != net::error::operation_aborted && ec != net::error::eof &&
+        ec != net::error::connection_reset) {
+      spdlog::debug("websocket read: {}", ec.message());
+    }
+    if (!closing_) return Finish();
+    return;
+  }
+  if (!ws_.got_text()) {
+    PushMessage(RenderWsError("null", Status::InvalidArgument("binary messages are not supported: send JSON text")));
+  } else {
+    const auto data = read_buffer_.cdata();
+    HandleOp(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  }
+  read_buffer_.consume(read_buffer_.size());
+  // A large message leaves a large buffer behind: give it back.
+  if (read_buffer_.capacity() > 64 * 1024) read_buffer_ = beast::flat_buffer();
+  DoRead();
+}
+
+void WsSession::HandleOp(std::string_view text) {
+  std::string id;
+  auto op = ParseWsOp(text, &id);
+  if (!op.ok()) return PushMessage(RenderWsError(id, op.status()));
+  if (shutting_down_) {
+    return PushMessage(RenderWsError(id, Status::Unavailable("the server is shutting down")));
+  }
+  ++in_flight_;
+  const WsOpKind kind = op->kind;
+  const auto submitted = std::chrono::steady_clock::now();
+  context_.server.store.Submit(
+      std::move(op->command), [self = self(), id = std::move(id), kind,
+                               submitted](StatusOr<engine::CommandResult> result) {
+        if (!result.ok()) return self->OnAnswer(WsTextFrame(RenderWsError(id, result.status())));
+        self->context_.server.metrics.ObserveCommitLatency(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
+        self->OnAnswer(WsTextFrame(RenderWsAck(kind, id, *result)));
+      });
+}
+
+// The store's writer thread: one post per burst of answers.
+void WsSession::OnAnswer(std::string frame) {
+  std::lock_guard lock(answers_mu_);
+  answers_.append(frame);
+  ++answer_count_;
+  if (answers_posted_) return;
+  answers_posted_ = true;
+  net::post(strand_, [self = self()] { self->DrainAnswers(); });
+}
+
+void WsSession::DrainAnswers() {
+  std::string answers;
+  size_t count = 0;
+  {
+    std::lock_guard lock(answers_mu_);
+    answers.swap(answers_);
+    count = answer_count_;
+    answer_count_ = 0;
+    answers_posted_ = false;
+  }
+  in_flight_ -= count;
+  output().PushData(std::move(answers));
+  DoRead();
+  MaybeCloseForShutdown();
+}
+
+void WsSession::OnOutputProgress() {
+  if (output().failed()) return Finish();
+  Pump();
+  DoRead();
+}
+
+void WsSession::Shutdown() {
+  net::post(strand_, [self = self()] {
+    if (self->shutting_down_) return;
+    self->shutting_down_ = true;
+    self->shutdown_deadline_ = std::chrono::steady_clock::now() + self->context_.options.shutdown_grace;
+    self->MaybeCloseForShutdown();
+  });
+}
+
+// Closes with 1001 once every op in flight is answered and the events
+// already durable are out (or the grace time is over).
+void WsSession::MaybeCloseForShutdown() {
+  if (!shutting_down_ || closing_ || finished_ || in_flight_ > 0) return;
+  const bool caught_up = next_seq() > context_.server.store.durable_seq();
+  if (!caught_up && std::chrono::steady_clock::now() < shutdown_deadline_) {
+    timer_.expires_after(std::chrono::milliseconds(10));
+    timer_.async_wait([self = self()](beast::error_code ec) {
+      if (!ec) self->MaybeCloseForShutdown();
+    });
+    return;
+  }
+  CloseWith(websocket::close_code::going_away, ResumeReason("going away", next_seq()));
+}
+
+void WsSession::OnStalled() {
+  if (closing_ || finished_) return;
+  const uint64_t unsent = output().DiscardUnsent();
+  const uint64_t resume = unsent != 0 ? std::min(unsent, next_seq()) : next_seq();
+  spdlog::info("websocket subscriber too slow; closing it at seq {}", resume);
+  CloseWith(websocket::close_code::policy_error, ResumeReason("slow consumer", resume));
+}
+
+void WsSession::OnLogError(const Status& status) {
+  CloseWith(websocket::close_code::internal_error, ResumeReason(status.message().substr(0, 60), next_seq()));
+}
+
+void WsSession::CloseWith(websocket::close_code code, std::string reason) {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  End();
+  if (read_done_ || !ws_.is_open()) return Finish();
+  ws_.async_close(websocket::close_reason(code, reason), [self = self()](beast::error_code) { self->Finish(); });
+}
+
+void WsSession::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  End();
+  timer_.cancel();
+  if (registry_id_ != 0) {
+    context_.registry.Remove(registry_id_);
+    registry_id_ = 0;
+  }
+  if (counted_) {
+    --context_.server.stream_clients;
+    counted_ = false;
+  }
+  beast::error_code ec;
+  ws_.next_layer().next_layer().shutdown(net::socket_base::shutdown_send, ec);
+  ws_.next_layer().next_layer().close(ec);
+}
+
+}  // namespace ctxd::server
