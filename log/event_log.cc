@@ -1,5 +1,8 @@
 #include "log/event_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/sst_file_writer.h>
@@ -11,6 +14,8 @@
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <charconv>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -59,6 +64,17 @@ StatusOr<DirState> InspectDir(const std::string& dir) {
 }
 
 std::string NewStoreId() { return boost::uuids::to_string(boost::uuids::random_generator()()); }
+
+// fsync of a directory, so a rename inside it survives a machine crash.
+Status SyncDirectory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Status::Unavailable("cannot open " + path + ": " + std::strerror(errno));
+  const int synced = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (synced != 0) return Status::Unavailable("cannot fsync " + path + ": " + std::strerror(error));
+  return Status::Ok();
+}
 
 StatusOr<uint64_t> LastEventSeq(const RocksDb& db) {
   std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.events()));
@@ -143,6 +159,7 @@ struct EventLog::Impl {
   bool secondary() const { return options_.mode == LogOptions::Mode::kSecondary; }
   RocksDb::Params ParamsFor(Access access, bool create) const;
   Status PrepareToCreate() const;
+  Status CreateAtomically();
   Status LoadMeta();
   Status WriteNewMeta();
   Status RefuseIfSecondary(const char* what) const;
@@ -204,12 +221,11 @@ RocksDb::Params EventLog::Impl::ParamsFor(Access access, bool create) const {
 Status EventLog::Impl::Open() {
   StatusOr<DirState> state = InspectDir(dir_);
   if (!state.ok()) return state.status();
-  const bool create = *state == DirState::kAbsentOrEmpty;
-  if (create) {
+  if (*state == DirState::kAbsentOrEmpty) {
     CTXD_RETURN_IF_ERROR(PrepareToCreate());
-  } else {
-    CTXD_RETURN_IF_ERROR(RocksDb::CheckColumnFamilies(dir_, static_cast<rocksdb::Env*>(options_.env)));
+    CTXD_RETURN_IF_ERROR(CreateAtomically());
   }
+  CTXD_RETURN_IF_ERROR(RocksDb::CheckColumnFamilies(dir_, static_cast<rocksdb::Env*>(options_.env)));
   if (secondary()) {
     if (options_.secondary_dir.empty()) {
       return Status::InvalidArgument("secondary mode needs a secondary_dir");
@@ -219,7 +235,7 @@ Status EventLog::Impl::Open() {
     if (error) return Status::Unavailable("cannot create " + options_.secondary_dir + ": " + error.message());
   }
   StatusOr<std::unique_ptr<RocksDb>> db =
-      RocksDb::Open(dir_, ParamsFor(secondary() ? Access::kSecondary : Access::kReadWrite, create));
+      RocksDb::Open(dir_, ParamsFor(secondary() ? Access::kSecondary : Access::kReadWrite, /*create=*/false));
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
   CTXD_RETURN_IF_ERROR(LoadMeta());
@@ -238,6 +254,32 @@ Status EventLog::Impl::PrepareToCreate() const {
   std::filesystem::create_directories(dir_, error);
   if (error) return Status::Unavailable("cannot create " + dir_ + ": " + error.message());
   return Status::Ok();
+}
+
+// RocksDB creates a database and then its column families in separate steps,
+// so a crash during a plain create can leave a RocksDB without our column
+// families, which no later open would accept. The store is built complete
+// (column families and meta) in a sibling directory and renamed into place,
+// which is atomic and replaces the empty `dir_`. A crash leaves only the
+// sibling, removed by the next attempt.
+Status EventLog::Impl::CreateAtomically() {
+  const std::filesystem::path target = std::filesystem::path(dir_).lexically_normal();
+  const std::filesystem::path final_dir = target.has_filename() ? target : target.parent_path();
+  const std::string staging = final_dir.string() + ".creating";
+  std::error_code error;
+  std::filesystem::remove_all(staging, error);
+  {
+    StatusOr<std::unique_ptr<RocksDb>> db = RocksDb::Open(staging, ParamsFor(Access::kReadWrite, true));
+    if (!db.ok()) return db.status();
+    db_ = std::move(*db);
+    Status meta = WriteNewMeta();
+    if (meta.ok()) meta = db_->FlushAll();
+    db_.reset();
+    CTXD_RETURN_IF_ERROR(meta);
+  }
+  std::filesystem::rename(staging, final_dir, error);
+  if (error) return Status::Unavailable("cannot move the new store into " + dir_ + ": " + error.message());
+  return SyncDirectory(final_dir.parent_path().empty() ? "." : final_dir.parent_path().string());
 }
 
 Status EventLog::Impl::LoadMeta() {

@@ -146,6 +146,18 @@ TEST_F(EventLogTest, CreatesAStoreInAnEmptyDirectory) {
   EXPECT_EQ((*log)->head_seq(), 0u);
 }
 
+TEST_F(EventLogTest, CreationLeftHalfDoneByACrashIsRedoneCleanly) {
+  // What a crash during creation leaves: the staging sibling, never a
+  // half-made store in the directory itself.
+  const std::string staging = StoreDir() + ".creating";
+  std::filesystem::create_directories(staging);
+  std::ofstream(staging + "/CURRENT") << "MANIFEST-000001\n";
+  auto log = EventLog::Open(StoreDir(), {});
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_FALSE((*log)->store_id().empty());
+  EXPECT_FALSE(std::filesystem::exists(staging));
+}
+
 TEST_F(EventLogTest, DoesNotCreateWhenCreateIfMissingIsOff) {
   LogOptions options;
   options.create_if_missing = false;
