@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/engine.h"
 #include "engine/event_json.h"
 #include "server/dump_service.h"
 #include "server/json_body.h"
@@ -26,6 +27,13 @@ using ErrorForm = HttpResponse (*)(const Status& status);
 
 HttpResponse LegacyErrorFor(const Status& status) {
   return LegacyError(HttpStatusFor(status.code()), status.message());
+}
+
+// Dump names are echoed in error messages, which must stay valid UTF-8
+// (query parameters and path segments are percent-decoded bytes).
+Status CheckUtf8(std::string_view name) {
+  if (engine::IsValidUtf8(name)) return Status::Ok();
+  return Status::InvalidArgument("a dump name is UTF-8 text of letters, digits, '.', '_' and '-'");
 }
 
 // The field names and leniency of the two dialects of "make a dump".
@@ -82,20 +90,24 @@ StatusOr<DumpSpec> ParseSpec(const Json& fields, const SpecFields& names) {
   CTXD_RETURN_IF_ERROR(names.format_required ? RequiredString(fields, "format", &format)
                                              : OptionalString(fields, "format", &format));
   auto parsed = dump::ParseDumpFormat(format);
-  if (!parsed)
-    return Status::InvalidArgument("unknown format '" + format + "': use json, pretty, csv or txt");
+  if (!parsed) return Status::InvalidArgument("'format' must be json, pretty, csv or txt");
   spec.format = *parsed;
   CTXD_RETURN_IF_ERROR(OptionalString(fields, names.name, &spec.name));
   // Checked here, on the I/O thread, so that a traversal attempt costs nothing.
+  CTXD_RETURN_IF_ERROR(CheckUtf8(spec.name));
   CTXD_RETURN_IF_ERROR(dump::SanitizeDumpName(spec.name, spec.format, 0).status());
   CTXD_RETURN_IF_ERROR(SeqField(fields, "at", names.text_values, &spec.at));
   CTXD_RETURN_IF_ERROR(BoolField(fields, "include_history", names.text_values, &spec.include_history));
   std::string session;
   CTXD_RETURN_IF_ERROR(OptionalString(fields, "session", &session));
-  if (!session.empty()) spec.session = std::move(session);
-  spec.who.clear();
-  CTXD_RETURN_IF_ERROR(OptionalString(fields, names.who, &spec.who));
-  CTXD_RETURN_IF_ERROR(ValidateActor(spec.who));
+  if (!session.empty()) {
+    CTXD_RETURN_IF_ERROR(engine::ValidateName("session", session));
+    spec.session = std::move(session);
+  }
+  std::string who;
+  CTXD_RETURN_IF_ERROR(OptionalString(fields, names.who, &who));
+  CTXD_RETURN_IF_ERROR(ValidateActor(who));
+  spec.who = std::move(who);
   return spec;
 }
 
@@ -198,6 +210,7 @@ StatusOr<std::string> ReadDumpFile(const std::string& path, std::string_view nam
 }
 
 void ServeDump(ServerContext& ctx, const std::string& name, const Responder& respond, ErrorForm error) {
+  if (Status valid = CheckUtf8(name); !valid.ok()) return respond(error(valid));
   auto path = dump::DumpPath(ctx.dumps.dir(), name);
   if (!path.ok()) return respond(error(path.status()));
   ctx.OffloadRead(respond, [path = *path, name, error](const Responder& done) {

@@ -212,7 +212,7 @@ class DumpTest(unittest.TestCase):
                          {"status", "filename", "format", "path", "key_count", "file_size", "timestamp", "who"})
         self.assertEqual(answer["status"], "success")
         self.assertRegex(answer["timestamp"], TS)
-        self.assertEqual(os.path.dirname(answer["path"]), os.path.realpath(self.dump_dir))
+        self.assertEqual(os.path.dirname(answer["path"]), os.path.abspath(self.dump_dir))
         download = self.ctxd.get("/ctx/dump/" + answer["filename"])
         self.assertEqual(download.status_code, 200, download.text)
         self.assertEqual(len(download.content), answer["file_size"])
@@ -368,7 +368,7 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(set(legacy), {"status", "dump_directory", "dump_count", "dump_files", "dump_history",
                                        "timestamp"})
         self.assertEqual(legacy["status"], "success")
-        self.assertEqual(legacy["dump_directory"], os.path.realpath(self.dump_dir))
+        self.assertEqual(legacy["dump_directory"], os.path.abspath(self.dump_dir))
         self.assertEqual(legacy["dump_count"], len(legacy["dump_files"]))
         files = {f["filename"]: f for f in legacy["dump_files"]}
         self.assertEqual(set(files[first["filename"]]), {"filename", "path", "size", "created", "modified"})
@@ -414,6 +414,10 @@ class DumpTest(unittest.TestCase):
         self.assertLegacyError(self.ctxd.post("/ctx/dump", params={"at": "999999999"}), 400)
         self.assertLegacyError(self.ctxd.post("/ctx/dump", json={"session": "nope", "format": "txt"}), 404)
         self.assertLegacyError(self.ctxd.delete("/ctx/dump/list"), 405)
+        self.assertLegacyError(self.ctxd.post("/ctx/dump", json={"session": "bad\nsession"}), 400)
+        answer = self.raw_request("POST", "/ctx/dump?format=json&filename=%ff%2e%2e%2fevil")
+        self.assertRegex(answer, r"^HTTP/1\.1 400 ")
+        json.loads(answer.partition("\r\n\r\n")[2].encode("latin-1").decode("utf-8"))
 
     def outside_files(self):
         """Every file under the test root outside data/ and dumps/, and any
@@ -458,7 +462,7 @@ class DumpTest(unittest.TestCase):
                    "%252e%252e%252fsecret.txt", "%25252e%25252e", "%2fetc%2fpasswd", "%2Fetc%2Fpasswd",
                    "..%5csecret.txt", "%5c..%5csecret.txt", "secret.txt%00", "%00", "..%00",
                    ".hidden", "..\\secret.txt", "../secret.txt", "../../etc/passwd", "./..",
-                   "%2e%2e/secret.txt", "x/../../secret.txt"]
+                   "%2e%2e/secret.txt", "x/../../secret.txt", "%ff..%2fsecret.txt", "%c0%ae%c0%ae"]
         for prefix in ("/v1/dumps/", "/ctx/dump/"):
             for target in targets:
                 with self.subTest(path=prefix + target):
@@ -466,8 +470,10 @@ class DumpTest(unittest.TestCase):
                     self.assertRegex(answer, r"^HTTP/1\.1 4\d\d ")
                     self.assertNotIn(SECRET, answer)
                     self.assertNotIn("root:", answer)
-                    if prefix == "/ctx/dump/" and "\r\n\r\n{" in answer:
-                        self.assertIn('"status":"error"', answer)
+                    head, _, body = answer.partition("\r\n\r\n")
+                    if body:
+                        error = json.loads(body.encode("latin-1").decode("utf-8"))
+                        self.assertEqual(error.get("status") == "error", prefix == "/ctx/dump/", error)
         # A name that reaches the handler whole is refused with 400 naming the reason.
         r = self.ctxd.get("/v1/dumps/..%2Fsecret.txt")
         self.assertNativeError(r, 400)
