@@ -11,30 +11,24 @@ namespace {
 
 constexpr std::string_view kWsEventPrefix = "{\"op\":\"event\",\"event\":";
 
-std::string WsEventFrame(const std::string& json) {
-  std::string frame;
+void AppendWsEventFrame(std::string* out, const std::string& json) {
   const size_t payload = kWsEventPrefix.size() + json.size() + 1;
-  frame.reserve(payload + 10);
-  AppendWsFrameHeader(&frame, payload);
-  frame.append(kWsEventPrefix);
-  frame.append(json);
-  frame.push_back('}');
-  return frame;
+  AppendWsFrameHeader(out, payload);
+  out->append(kWsEventPrefix);
+  out->append(json);
+  out->push_back('}');
 }
 
 // The event JSON is one line: values are canonical JSON, which escapes
 // control characters inside strings.
-std::string SseEventFrame(const engine::Event& event, const std::string& json) {
-  std::string frame;
-  frame.reserve(json.size() + 64);
-  frame.append("id: ");
-  frame.append(std::to_string(event.seq));
-  frame.append("\nevent: ");
-  frame.append(engine::EventTypeName(event.type));
-  frame.append("\ndata: ");
-  frame.append(json);
-  frame.append("\n\n");
-  return frame;
+void AppendSseEventFrame(std::string* out, const engine::Event& event, const std::string& json) {
+  out->append("id: ");
+  out->append(std::to_string(event.seq));
+  out->append("\nevent: ");
+  out->append(engine::EventTypeName(event.type));
+  out->append("\ndata: ");
+  out->append(json);
+  out->append("\n\n");
 }
 
 }  // namespace
@@ -63,7 +57,14 @@ std::string WsTextFrame(std::string_view payload) {
 
 std::string BuildEventFrame(StreamFormat format, const engine::Event& event) {
   const std::string json = engine::EventToJson(event);
-  return format == StreamFormat::kWebSocket ? WsEventFrame(json) : SseEventFrame(event, json);
+  std::string frame;
+  frame.reserve(json.size() + 64);
+  if (format == StreamFormat::kWebSocket) {
+    AppendWsEventFrame(&frame, json);
+  } else {
+    AppendSseEventFrame(&frame, event, json);
+  }
+  return frame;
 }
 
 StreamHub::StreamHub(store::Store& store, Workers& workers, Metrics& metrics, net::io_context& ioc,
@@ -153,16 +154,26 @@ void StreamHub::Flush() {
     formats[0] = formats_[0];
     formats[1] = formats_[1];
   }
+  const bool ws = formats[static_cast<int>(StreamFormat::kWebSocket)] > 0;
+  const bool sse = formats[static_cast<int>(StreamFormat::kSse)] > 0;
   auto batch = std::make_shared<EventBatch>();
-  batch->reserve(events.size());
+  batch->events.reserve(events.size());
   for (auto& event : events) {
-    StreamEvent& out = batch->emplace_back();
+    StreamEvent& out = batch->events.emplace_back();
     const std::string json = engine::EventToJson(event);
-    if (formats[static_cast<int>(StreamFormat::kWebSocket)] > 0) out.ws_frame = WsEventFrame(json);
-    if (formats[static_cast<int>(StreamFormat::kSse)] > 0) out.sse_frame = SseEventFrame(event, json);
+    if (ws) {
+      out.ws_begin = batch->ws.size();
+      AppendWsEventFrame(&batch->ws, json);
+      out.ws_size = batch->ws.size() - out.ws_begin;
+    }
+    if (sse) {
+      out.sse_begin = batch->sse.size();
+      AppendSseEventFrame(&batch->sse, event, json);
+      out.sse_size = batch->sse.size() - out.sse_begin;
+    }
     out.event = std::move(event);
   }
-  const uint64_t last = batch->back().event.seq;
+  const uint64_t last = batch->events.back().event.seq;
   std::shared_ptr<const EventBatch> shared = std::move(batch);
   std::lock_guard lock(subscribers_mu_);
   for (const auto& subscriber : subscribers_) subscriber->Offer(shared);

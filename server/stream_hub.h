@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/event.h"
@@ -50,13 +51,27 @@ class Subscriber;
 
 enum class StreamFormat { kWebSocket, kSse };
 
-// One committed event with its wire forms, built once for all subscribers.
+// One committed event; its wire forms are ranges of its batch's buffers.
 struct StreamEvent {
-  engine::Event event;    // what the filters look at
-  std::string ws_frame;   // WebSocket text frame {"op":"event","event":...}; empty when unused
-  std::string sse_frame;  // "id: N\nevent: TYPE\ndata: JSON\n\n"; empty when unused
+  engine::Event event;  // what the filters look at
+  size_t ws_begin = 0, ws_size = 0;    // in EventBatch::ws; size 0: not built
+  size_t sse_begin = 0, sse_size = 0;  // in EventBatch::sse
 };
-using EventBatch = std::vector<StreamEvent>;
+
+// The events of one flush with their wire forms, built once for all
+// subscribers and laid out back to back, so that a subscriber that takes a
+// run of consecutive events writes one range of one shared buffer.
+struct EventBatch {
+  std::vector<StreamEvent> events;
+  std::string ws;   // WebSocket text frames {"op":"event","event":...}
+  std::string sse;  // "id: N\nevent: TYPE\ndata: JSON\n\n"
+
+  std::string_view Frame(StreamFormat format, const StreamEvent& event) const {
+    return format == StreamFormat::kWebSocket ? std::string_view(ws).substr(event.ws_begin, event.ws_size)
+                                              : std::string_view(sse).substr(event.sse_begin, event.sse_size);
+  }
+  size_t bytes(StreamFormat format) const { return format == StreamFormat::kWebSocket ? ws.size() : sse.size(); }
+};
 
 // The wire form of one event for `format` (catch-up, and events flushed
 // before a subscriber of that format existed).
@@ -72,8 +87,8 @@ struct StreamLimits {
   size_t backlog_bytes = 16 * 1024 * 1024;
   size_t catch_up_page = 512;  // events per log read
   // Flush spacing: per subscriber, at most `coalesce_max`.
-  std::chrono::microseconds coalesce_per_subscriber{10};
-  std::chrono::microseconds coalesce_max{10000};
+  std::chrono::microseconds coalesce_per_subscriber{20};
+  std::chrono::microseconds coalesce_max{20000};
   // A subscriber whose socket takes nothing for this long is closed.
   std::chrono::milliseconds stall_timeout{10000};
   std::chrono::seconds sse_heartbeat{15};

@@ -5,10 +5,7 @@
 namespace ctxd::server {
 namespace {
 
-// Small buffers are copied into the tail segment (one memcpy is cheaper than
-// an iovec and a shared_ptr per event); larger ones are written from the
-// shared buffer itself.
-constexpr size_t kCopyBelow = 2048;
+// Owned buffers merge into the tail up to this size.
 constexpr size_t kTailCapacity = 64 * 1024;
 
 }  // namespace
@@ -23,25 +20,29 @@ void OutputQueue::SetOwner(std::weak_ptr<void> owner, std::function<void()> on_p
   on_progress_ = std::move(on_progress);
 }
 
-void OutputQueue::PushData(std::shared_ptr<const std::string> buffer, uint64_t seq) {
-  if (sealed_ || failed()) return;
-  if (buffer->size() < kCopyBelow) {
-    Segment segment;
-    segment.owned.assign(*buffer);
-    segment.seq = seq;
-    return Push(std::move(segment));
+void OutputQueue::PushShared(std::shared_ptr<const void> owner, std::string_view data, uint64_t seq) {
+  if (sealed_ || failed() || data.empty()) return;
+  // The range that follows the tail's in the same buffer extends it.
+  if (segments_.size() > in_flight_) {
+    Segment& tail = segments_.back();
+    if (tail.owner == owner && tail.view.data() + tail.view.size() == data.data()) {
+      tail.view = std::string_view(tail.view.data(), tail.view.size() + data.size());
+      if (tail.seq == 0) tail.seq = seq;
+      bytes_ += data.size();
+      return StartWrite();
+    }
   }
-  Push({std::move(buffer), {}, seq});
+  Push({std::move(owner), data, {}, seq});
 }
 
 void OutputQueue::PushData(std::string buffer, uint64_t seq) {
   if (sealed_ || failed()) return;
-  Push({nullptr, std::move(buffer), seq});
+  Push({nullptr, {}, std::move(buffer), seq});
 }
 
 void OutputQueue::PushControl(std::string buffer) {
   if (failed()) return;
-  Push({nullptr, std::move(buffer), 0});
+  Push({nullptr, {}, std::move(buffer), 0});
 }
 
 void OutputQueue::Push(Segment segment) {
@@ -50,16 +51,13 @@ void OutputQueue::Push(Segment segment) {
   bytes_ += size;
   if (segments_.empty()) stalled_since_ns_.store(NowNs(), std::memory_order_relaxed);
   // Append to the tail when it is an owned buffer no write has started on.
-  if (!segment.shared && segments_.size() > in_flight_) {
+  if (!segment.owner && segments_.size() > in_flight_) {
     Segment& tail = segments_.back();
-    if (!tail.shared && tail.owned.size() + size <= kTailCapacity) {
+    if (!tail.owner && tail.owned.size() + size <= kTailCapacity) {
       if (tail.seq == 0) tail.seq = segment.seq;
       tail.owned.append(segment.owned);
       return StartWrite();
     }
-  }
-  if (!segment.shared && segment.owned.capacity() < kTailCapacity && size < kCopyBelow) {
-    segment.owned.reserve(std::min(kTailCapacity, size * 16));
   }
   segments_.push_back(std::move(segment));
   StartWrite();

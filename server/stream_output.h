@@ -1,10 +1,12 @@
 // OutputQueue: what a stream connection (WebSocket, SSE) still has to write,
 // written to its socket in order with one gather write in flight.
 //
-// Live events arrive as shared immutable buffers, built once per event for
-// every subscriber (StreamHub); acks, control frames and catch-up pages are
-// owned strings. One write takes up to kMaxGather buffers, so a subscriber
-// that is behind gets many events per syscall instead of one write each.
+// Live events arrive as ranges of shared immutable buffers, built once for
+// every subscriber (StreamHub); consecutive ranges of one buffer merge into
+// one, so a subscriber usually writes a whole flush of events from one
+// buffer without copying it. Acks, control frames and catch-up pages are
+// owned strings, merged the same way. One write takes up to kMaxGather
+// buffers: a subscriber that is behind gets many events per syscall.
 //
 // Data (events, acks) can be sealed: after Seal() data pushes are dropped
 // while control pushes (a WebSocket close or pong) still go out. Each event
@@ -51,8 +53,9 @@ class OutputQueue {
   // strand after each completed write (more room), and after a failure.
   void SetOwner(std::weak_ptr<void> owner, std::function<void()> on_progress);
 
-  // A live event (seq > 0) or another shared buffer (seq 0).
-  void PushData(std::shared_ptr<const std::string> buffer, uint64_t seq);
+  // `data` inside a buffer that `owner` keeps alive: a live event (seq > 0).
+  void PushShared(std::shared_ptr<const void> owner, std::string_view data, uint64_t seq);
+  // An event frame (seq > 0) or another message (seq 0).
   void PushData(std::string buffer, uint64_t seq = 0);
   // Written even after Seal(): protocol frames that must precede the close.
   void PushControl(std::string buffer);
@@ -80,10 +83,11 @@ class OutputQueue {
 
  private:
   struct Segment {
-    std::shared_ptr<const std::string> shared;
+    std::shared_ptr<const void> owner;  // set: `view` is in a shared buffer
+    std::string_view view;
     std::string owned;
-    uint64_t seq = 0;
-    std::string_view data() const { return shared ? std::string_view(*shared) : std::string_view(owned); }
+    uint64_t seq = 0;  // the first event in it, 0 when none
+    std::string_view data() const { return owner ? view : std::string_view(owned); }
   };
 
   void Push(Segment segment);

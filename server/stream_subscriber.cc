@@ -11,14 +11,6 @@ Subscriber::Subscriber(StreamHub& hub, Strand strand, StreamFormat format)
 
 Subscriber::~Subscriber() = default;
 
-size_t Subscriber::BatchBytes(const EventBatch& batch, StreamFormat format) {
-  size_t bytes = 0;
-  for (const auto& event : batch) {
-    bytes += format == StreamFormat::kWebSocket ? event.ws_frame.size() : event.sse_frame.size();
-  }
-  return bytes;
-}
-
 void Subscriber::Begin(EventFilter filter, uint64_t next_seq) {
   filter_ = std::move(filter);
   next_seq_.store(std::max<uint64_t>(next_seq, 1), std::memory_order_relaxed);
@@ -48,10 +40,10 @@ void Subscriber::Offer(const std::shared_ptr<const EventBatch>& batch) {
   std::lock_guard lock(inbox_mu_);
   if (!registered_) return;
   inbox_.push_back(batch);
-  inbox_events_ += batch->size();
+  inbox_events_ += batch->events.size();
   // Not drained by the strand (busy, or far behind): keep the newest.
   while (inbox_.size() > 1 && inbox_events_ > hub_.limits().backlog_events) {
-    inbox_events_ -= inbox_.front()->size();
+    inbox_events_ -= inbox_.front()->events.size();
     inbox_.pop_front();
   }
   if (wake_posted_) return;
@@ -73,8 +65,8 @@ void Subscriber::TakeInbox() {
     inbox_events_ = 0;
   }
   for (auto& batch : taken) {
-    backlog_events_ += batch->size();
-    backlog_bytes_ += BatchBytes(*batch, format_);
+    backlog_events_ += batch->events.size();
+    backlog_bytes_ += batch->bytes(format_);
     backlog_.push_back(std::move(batch));
   }
   TrimBacklog();
@@ -87,8 +79,8 @@ void Subscriber::TrimBacklog() {
   while (backlog_.size() > 1 &&
          (backlog_events_ > limits.backlog_events || backlog_bytes_ > limits.backlog_bytes)) {
     const EventBatch& front = *backlog_.front();
-    backlog_events_ -= front.size();
-    backlog_bytes_ -= BatchBytes(front, format_);
+    backlog_events_ -= front.events.size();
+    backlog_bytes_ -= front.bytes(format_);
     backlog_.pop_front();
     backlog_index_ = 0;
   }
@@ -101,16 +93,16 @@ void Subscriber::Pump() {
     // Skip what was already delivered.
     while (!backlog_.empty()) {
       const EventBatch& front = *backlog_.front();
-      if (backlog_index_ < front.size() && front[backlog_index_].event.seq >= next_seq()) break;
-      if (++backlog_index_ >= front.size()) {
-        backlog_events_ -= front.size();
-        backlog_bytes_ -= BatchBytes(front, format_);
+      if (backlog_index_ < front.events.size() && front.events[backlog_index_].event.seq >= next_seq()) break;
+      if (++backlog_index_ >= front.events.size()) {
+        backlog_events_ -= front.events.size();
+        backlog_bytes_ -= front.bytes(format_);
         backlog_.pop_front();
         backlog_index_ = 0;
       }
     }
     if (!backlog_.empty()) {
-      const StreamEvent& event = (*backlog_.front())[backlog_index_];
+      const StreamEvent& event = backlog_.front()->events[backlog_index_];
       if (event.event.seq != next_seq()) return ReadLog();  // a gap
       DeliverLive(event, backlog_.front());
       continue;
@@ -124,14 +116,15 @@ void Subscriber::DeliverLive(const StreamEvent& event, const std::shared_ptr<con
   const uint64_t seq = event.event.seq;
   next_seq_.store(seq + 1, std::memory_order_relaxed);
   if (!filter_.Matches(event.event)) return;
-  const std::string& frame = format_ == StreamFormat::kWebSocket ? event.ws_frame : event.sse_frame;
+  const std::string_view frame = batch->Frame(format_, event);
   if (frame.empty()) {
     // Flushed before the first subscriber of this format registered.
     output().PushData(BuildEventFrame(format_, event.event), seq);
     return;
   }
-  // Aliasing: the frame lives as long as its batch, no copy.
-  output().PushData(std::shared_ptr<const std::string>(batch, &frame), seq);
+  // A range of the batch's shared buffer: no copy, and consecutive events
+  // extend one range.
+  output().PushShared(batch, frame, seq);
 }
 
 // One page from next_seq on the worker pool, serialized there.

@@ -88,7 +88,6 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
   void DeliverLive(const StreamEvent& event, const std::shared_ptr<const EventBatch>& batch);
   void ReadLog();
   void OnLogPage(LogPage page);
-  static size_t BatchBytes(const EventBatch& batch, StreamFormat format);
 
   const StreamFormat format_;
   EventFilter filter_;  // strand; constant after Begin

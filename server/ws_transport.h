@@ -21,6 +21,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -43,6 +44,19 @@ class WsTransport {
   OutputQueue& output() noexcept { return output_; }
   // After the handshake: from now on Beast writes WebSocket frames.
   void BeginFrames() { framing_ = true; }
+
+  // The end of a close: stop sending, read and drop what the client still
+  // sends until it closes (at most kDrainLimit bytes; Beast's close timeout
+  // bounds the time), then close the socket. Beast's own TCP teardown stops
+  // after one read, so a client still sending (say, a message over the size
+  // limit) would get a reset instead of the close frame.
+  void DrainAndClose(std::function<void(beast::error_code)> done) {
+    beast::error_code ec;
+    socket_.shutdown(net::socket_base::shutdown_send, ec);
+    drain_ = std::make_unique<char[]>(kDrainChunk);
+    drained_ = 0;
+    DrainSome(std::move(done));
+  }
 
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
@@ -72,22 +86,41 @@ class WsTransport {
     output_.PushControl(std::move(bytes));
   }
 
+  static constexpr size_t kDrainChunk = 16 * 1024;
+  static constexpr size_t kDrainLimit = 8 * 1024 * 1024;
+
+  void DrainSome(std::function<void(beast::error_code)> done) {
+    socket_.async_read_some(net::buffer(drain_.get(), kDrainChunk),
+                            [this, done = std::move(done)](beast::error_code ec, size_t n) mutable {
+                              drained_ += n;
+                              if (!ec && drained_ < kDrainLimit) return DrainSome(std::move(done));
+                              drain_.reset();
+                              beast::error_code ignored;
+                              socket_.close(ignored);
+                              done(ec == net::error::eof ? beast::error_code{} : ec);
+                            });
+  }
+
   StreamSocket socket_;
   OutputQueue output_;
   bool framing_ = false;  // before: the HTTP handshake answer
+  std::unique_ptr<char[]> drain_;
+  size_t drained_ = 0;
 };
 
-// Beast's teardown after a close: write what is queued (the close frame
-// among it) before shutting the socket down.
+// Beast's teardown after a close (found by ADL): write what is queued (the
+// close frame among it), then drain and close (WsTransport::DrainAndClose).
 inline void teardown(beast::role_type role, WsTransport& transport, beast::error_code& ec) {
   beast::websocket::teardown(role, transport.next_layer(), ec);
 }
 
 template <class TeardownHandler>
-void async_teardown(beast::role_type role, WsTransport& transport, TeardownHandler&& handler) {
+void async_teardown(beast::role_type, WsTransport& transport, TeardownHandler&& handler) {
   auto shared = std::make_shared<std::decay_t<TeardownHandler>>(std::forward<TeardownHandler>(handler));
-  transport.output().Flush([role, &transport, shared](beast::error_code) {
-    beast::websocket::async_teardown(role, transport.next_layer(), std::move(*shared));
+  transport.output().Flush([&transport, shared](beast::error_code) {
+    transport.DrainAndClose([&transport, shared](beast::error_code ec) {
+      net::post(transport.get_executor(), beast::bind_front_handler(std::move(*shared), ec));
+    });
   });
 }
 

@@ -1,0 +1,637 @@
+// ws_load: load driver for ctxd's WebSocket stream (GET /v1/ws).
+//
+// Start ctxd first (e.g. build/bin/ctxd --data /tmp/d --listen 127.0.0.1:8080), then one of:
+//
+//   ws_load --mode sets --seconds 5 --window 4096
+//       durable {"op":"set"} ops pipelined over one WebSocket (--connections
+//       for more), `window` in flight each: acknowledged sets/s, p50, p99.
+//       The setter subscribes with a filter that matches nothing
+//       (type=session.save) unless --with-events.
+//   ws_load --mode fanout --subscribers 1000 --rate 2000 --seconds 10 [--check]
+//       N live subscribers; one setter writes `rate` events/s (or --events N
+//       in all); each subscriber checks it gets every event in order (no
+//       gap, no duplicate) and measures commit -> delivery latency from the
+//       event's ts. Prints delivered events/s and latency percentiles;
+//       --check exits 1 unless every subscriber got every event.
+//   ws_load --mode idle --subscribers 1000 --server-pid PID
+//       RSS of the server before and after N idle subscribers connect.
+//
+// The client is raw asio with a minimal WebSocket client (handshake, masked
+// text frames with a zero key, unmasked server frames): it shares the two
+// cores with the server and must stay cheap.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+#include <sys/resource.h>
+
+namespace net = boost::asio;
+using net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string target = "127.0.0.1:8080";
+  std::string mode = "sets";
+  double seconds = 5;
+  int connections = 1;
+  int window = 4096;
+  int value_bytes = 100;
+  bool with_events = false;
+  int subscribers = 1000;
+  double rate = 2000;
+  int64_t events = 0;  // fanout: total events instead of seconds x rate
+  double drain_seconds = 30;
+  bool check = false;
+  int threads = 1;
+  int server_pid = 0;
+  double hold_seconds = 2;
+};
+
+// Latency histogram: 10 µs buckets up to 10 s; cheap to merge.
+class Histogram {
+ public:
+  Histogram() : buckets_(kBuckets, 0) {}
+  void Add(double micros) {
+    const auto index = static_cast<size_t>(std::max(0.0, micros) / kWidthUs);
+    ++buckets_[std::min(index, kBuckets - 1)];
+    ++count_;
+    max_ = std::max(max_, micros);
+  }
+  void Merge(const Histogram& other) {
+    for (size_t i = 0; i < kBuckets; ++i) buckets_[i] += other.buckets_[i];
+    count_ += other.count_;
+    max_ = std::max(max_, other.max_);
+  }
+  double Percentile(double p) const {
+    if (count_ == 0) return 0;
+    const auto want = static_cast<uint64_t>(p * static_cast<double>(count_));
+    uint64_t seen = 0;
+    for (size_t i = 0; i < kBuckets; ++i) {
+      seen += buckets_[i];
+      if (seen > want) return (static_cast<double>(i) + 0.5) * kWidthUs;
+    }
+    return max_;
+  }
+  uint64_t count() const { return count_; }
+  double max() const { return max_; }
+
+ private:
+  static constexpr size_t kBuckets = 1000000;
+  static constexpr double kWidthUs = 10;
+  std::vector<uint64_t> buckets_;
+  uint64_t count_ = 0;
+  double max_ = 0;
+};
+
+// A client text frame, masked with a zero key (the payload stays as it is).
+void AppendClientFrame(std::string* out, std::string_view payload) {
+  out->push_back(static_cast<char>(0x81));
+  const size_t n = payload.size();
+  if (n < 126) {
+    out->push_back(static_cast<char>(0x80 | n));
+  } else if (n <= 0xFFFF) {
+    out->push_back(static_cast<char>(0x80 | 126));
+    out->push_back(static_cast<char>(n >> 8));
+    out->push_back(static_cast<char>(n & 0xFF));
+  } else {
+    out->push_back(static_cast<char>(0x80 | 127));
+    for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xFF));
+  }
+  out->append(4, '\0');
+  out->append(payload);
+}
+
+// A minimal WebSocket client connection.
+class WsClient {
+ public:
+  explicit WsClient(tcp::socket socket) : socket_(std::move(socket)), data_(new char[kCapacity]) {}
+
+  net::awaitable<void> Handshake(const std::string& host, const std::string& path) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host +
+                                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    co_await net::async_write(socket_, net::buffer(request), net::use_awaitable);
+    while (true) {
+      const std::string_view text = pending();
+      const size_t end = text.find("\r\n\r\n");
+      if (end != std::string_view::npos) {
+        if (text.substr(0, 12) != "HTTP/1.1 101") throw std::runtime_error("upgrade refused: " + std::string(text));
+        begin_ += end + 4;
+        co_return;
+      }
+      co_await Fill();
+    }
+  }
+
+  // The next message: opcode and payload (valid until the next call).
+  net::awaitable<std::pair<int, std::string_view>> Next() {
+    while (true) {
+      const size_t size = end_ - begin_;
+      if (size >= 2) {
+        const auto* p = reinterpret_cast<const unsigned char*>(data_.get() + begin_);
+        size_t length = p[1] & 0x7F;
+        size_t header = 2;
+        if (length == 126) {
+          header = 4;
+          length = size >= 4 ? (size_t{p[2]} << 8) | p[3] : 0;
+        } else if (length == 127) {
+          header = 10;
+          length = 0;
+          if (size >= 10) {
+            for (int i = 0; i < 8; ++i) length = (length << 8) | p[2 + i];
+          }
+        }
+        if (header + length > kCapacity) throw std::runtime_error("message larger than the client buffer");
+        if (size >= header && size >= header + length) {
+          begin_ += header + length;
+          co_return std::pair<int, std::string_view>{p[0] & 0x0F,
+                                                     std::string_view(reinterpret_cast<const char*>(p) + header, length)};
+        }
+      }
+      co_await Fill();
+    }
+  }
+
+  net::awaitable<void> Send(const std::string& frames) {
+    co_await net::async_write(socket_, net::buffer(frames), net::use_awaitable);
+  }
+
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  static constexpr size_t kCapacity = 4 * 1024 * 1024;  // the largest message it can take
+  static constexpr size_t kReadSize = 64 * 1024;
+
+  std::string_view pending() const { return {data_.get() + begin_, end_ - begin_}; }
+
+  // Reads more after what is buffered; moves the unread rest to the front first.
+  net::awaitable<void> Fill() {
+    if (begin_ > 0) {
+      std::memmove(data_.get(), data_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    // Reads of at most kReadSize keep the used part of the buffer small and resident.
+    const size_t room = std::min(kReadSize, kCapacity - end_);
+    end_ += co_await socket_.async_read_some(net::buffer(data_.get() + end_, room), net::use_awaitable);
+  }
+
+  tcp::socket socket_;
+  std::unique_ptr<char[]> data_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
+
+uint64_t NumberAfter(std::string_view text, std::string_view key) {
+  const size_t at = text.find(key);
+  if (at == std::string_view::npos) return 0;
+  uint64_t value = 0;
+  for (size_t i = at + key.size(); i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  return value;
+}
+
+// "2026-11-22T22:21:41.123456Z" -> microseconds since the epoch (UTC).
+int64_t ParseTs(std::string_view ts) {
+  if (ts.size() < 27) return 0;
+  auto num = [&](size_t pos, size_t len) {
+    int64_t v = 0;
+    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (ts[i] - '0');
+    return v;
+  };
+  // Days from the civil date (H. Hinnant's algorithm).
+  int64_t y = num(0, 4);
+  const int64_t m = num(5, 2);
+  const int64_t d = num(8, 2);
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = era * 146097 + doe - 719468;
+  const int64_t seconds = days * 86400 + num(11, 2) * 3600 + num(14, 2) * 60 + num(17, 2);
+  return seconds * 1000000 + num(20, 6);
+}
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+tcp::endpoint ParseTarget(const std::string& target) {
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--target must be HOST:PORT");
+  return {net::ip::make_address(target.substr(0, colon)),
+          static_cast<uint16_t>(std::stoi(target.substr(colon + 1)))};
+}
+
+net::awaitable<std::unique_ptr<WsClient>> Connect(tcp::endpoint endpoint, std::string host, std::string path) {
+  tcp::socket socket(co_await net::this_coro::executor);
+  co_await socket.async_connect(endpoint, net::use_awaitable);
+  socket.set_option(tcp::no_delay(true));
+  auto client = std::make_unique<WsClient>(std::move(socket));
+  co_await client->Handshake(host, path);
+  auto [opcode, hello] = co_await client->Next();
+  if (opcode != 1 || hello.find("\"op\":\"hello\"") == std::string_view::npos) {
+    throw std::runtime_error("expected hello, got " + std::string(hello));
+  }
+  co_return client;
+}
+
+// Every run writes new values: a set to the current value appends nothing.
+const std::string& RunNonce() {
+  static const std::string nonce = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  return nonce;
+}
+
+std::string SetOp(uint64_t id, int connection, int value_bytes) {
+  std::string value = RunNonce() + "-" + std::to_string(id);
+  value.resize(static_cast<size_t>(std::max<int>(value_bytes, static_cast<int>(value.size()))), 'x');
+  return "{\"op\":\"set\",\"id\":" + std::to_string(id) + ",\"key\":\"load-" + std::to_string(connection) + "-" +
+         std::to_string(id % 1000) + "\",\"value\":\"" + value + "\"}";
+}
+
+// ---- sets ------------------------------------------------------------------
+
+struct SetterStats {
+  Histogram latency;
+  uint64_t acked = 0;
+  uint64_t errors = 0;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+};
+
+// Keeps `window` sets in flight until `deadline` (or until `total` were
+// sent, when > 0), paced to `rate` per second when > 0.
+net::awaitable<void> RunSetter(tcp::endpoint endpoint, std::string host, int id, const Options& options,
+                               Clock::time_point deadline, int64_t total, double rate, SetterStats& stats) {
+  const std::string path = options.with_events ? "/v1/ws" : "/v1/ws?type=session.save";
+  auto client = co_await Connect(endpoint, host, path);
+  std::vector<Clock::time_point> sent_at;
+  uint64_t sent = 0;
+  uint64_t answered = 0;
+  const auto start = Clock::now();
+  auto may_send = [&] {
+    if (total > 0 && static_cast<int64_t>(sent) >= total) return false;
+    if (total <= 0 && Clock::now() >= deadline) return false;
+    if (rate > 0) {
+      const double due = std::chrono::duration<double>(Clock::now() - start).count() * rate;
+      if (static_cast<double>(sent) >= due) return false;
+    }
+    return sent - answered < static_cast<uint64_t>(options.window);
+  };
+  std::string frames;
+  net::steady_timer pace(co_await net::this_coro::executor);
+  while (true) {
+    frames.clear();
+    while (may_send()) {
+      AppendClientFrame(&frames, SetOp(sent, id, options.value_bytes));
+      sent_at.push_back(Clock::now());
+      ++sent;
+    }
+    if (!frames.empty()) co_await client->Send(frames);
+    if (answered == sent) {
+      const bool done = total > 0 ? static_cast<int64_t>(sent) >= total : Clock::now() >= deadline;
+      if (done) break;
+      pace.expires_after(std::chrono::microseconds(500));  // paced: wait for the next slot
+      co_await pace.async_wait(net::use_awaitable);
+      continue;
+    }
+    auto [opcode, message] = co_await client->Next();
+    if (opcode != 1) continue;
+    const uint64_t ack_id = NumberAfter(message, "\"id\":");
+    if (message.find("\"op\":\"ack\"") != std::string_view::npos) {
+      const uint64_t seq = NumberAfter(message, "\"seq\":");
+      if (stats.first_seq == 0) stats.first_seq = seq;
+      stats.last_seq = std::max(stats.last_seq, seq);
+      ++stats.acked;
+    } else {
+      ++stats.errors;
+    }
+    if (ack_id < sent_at.size()) {
+      stats.latency.Add(std::chrono::duration<double, std::micro>(Clock::now() - sent_at[ack_id]).count());
+    }
+    ++answered;
+  }
+}
+
+int RunSets(const Options& options) {
+  const auto endpoint = ParseTarget(options.target);
+  net::io_context ioc;
+  std::vector<SetterStats> stats(static_cast<size_t>(options.connections));
+  std::atomic<int> failed{0};
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  for (int c = 0; c < options.connections; ++c) {
+    net::co_spawn(ioc, RunSetter(endpoint, options.target, c, options, deadline, 0, 0, stats[static_cast<size_t>(c)]),
+                  [&failed](std::exception_ptr e) {
+                    if (!e) return;
+                    ++failed;
+                    try {
+                      std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                      std::fprintf(stderr, "setter failed: %s\n", ex.what());
+                    }
+                  });
+  }
+  ioc.run();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  Histogram all;
+  uint64_t acked = 0;
+  uint64_t errors = 0;
+  for (auto& s : stats) {
+    all.Merge(s.latency);
+    acked += s.acked;
+    errors += s.errors;
+  }
+  std::printf("sets: %d conn x %d in flight  %9.0f acked sets/s  p50 %7.2f ms  p99 %7.2f ms  (%llu acked, %llu errors, %d failed conns, %.1f s)\n",
+              options.connections, options.window, static_cast<double>(acked) / elapsed, all.Percentile(0.5) / 1000,
+              all.Percentile(0.99) / 1000, static_cast<unsigned long long>(acked),
+              static_cast<unsigned long long>(errors), failed.load(), elapsed);
+  return failed.load() == 0 && errors == 0 ? 0 : 1;
+}
+
+// ---- fanout ----------------------------------------------------------------
+
+struct SubscriberState {
+  uint64_t first = 0;  // first event seq received
+  std::atomic<uint64_t> last{0};  // last event seq received (read by the main thread)
+  uint64_t received = 0;
+  uint64_t gaps = 0;
+  uint64_t duplicates = 0;
+  std::atomic<bool> closed{false};
+};
+
+struct Shared {
+  std::atomic<uint64_t> target_seq{0};  // set when the setter is done: the last acked seq
+  std::atomic<int> connected{0};
+  std::atomic<int> failed{0};
+  std::atomic<int> finished{0};
+};
+
+net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberState& state, Histogram& latency,
+                                   Shared& shared) {
+  while (true) {
+    const uint64_t target = shared.target_seq.load(std::memory_order_acquire);
+    if (target != 0 && state.last >= target) break;
+    auto [opcode, message] = co_await client->Next();
+    if (opcode == 8) {
+      state.closed = true;
+      break;
+    }
+    if (opcode != 1) continue;
+    const uint64_t seq = NumberAfter(message, "\"seq\":");
+    if (seq == 0) continue;
+    const size_t ts_at = message.find("\"ts\":\"");
+    if (ts_at != std::string_view::npos) {
+      latency.Add(static_cast<double>(NowUs() - ParseTs(message.substr(ts_at + 6, 27))));
+    }
+    const uint64_t last = state.last.load(std::memory_order_relaxed);
+    if (last != 0 && seq <= last) {
+      ++state.duplicates;
+    } else if (last != 0 && seq != last + 1) {
+      ++state.gaps;
+    }
+    if (state.first == 0) state.first = seq;
+    ++state.received;
+    state.last.store(std::max(last, seq), std::memory_order_relaxed);
+  }
+  ++shared.finished;
+  boost::system::error_code ec;
+  client->socket().close(ec);
+}
+
+uint64_t ServerRssKiB(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, SubscriberState& state,
+                                    Histogram& latency, Shared& shared) {
+  std::unique_ptr<WsClient> client;
+  try {
+    client = co_await Connect(endpoint, host, "/v1/ws");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "subscriber failed to connect: %s\n", e.what());
+    state.closed = true;
+    ++shared.failed;
+    ++shared.finished;
+    co_return;
+  }
+  ++shared.connected;
+  try {
+    co_await RunSubscriber(std::move(client), state, latency, shared);
+  } catch (const std::exception&) {
+    state.closed = true;
+    ++shared.finished;
+  }
+}
+
+// Runs one io_context per thread; joins them on destruction.
+class Runners {
+ public:
+  explicit Runners(int threads) {
+    for (int t = 0; t < std::max(1, threads); ++t) {
+      iocs_.push_back(std::make_unique<net::io_context>(1));
+      guards_.emplace_back(iocs_.back()->get_executor());
+    }
+  }
+  ~Runners() { Join(); }
+  void Join() {
+    for (auto& ioc : iocs_) ioc->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  net::io_context& at(size_t i) { return *iocs_[i % iocs_.size()]; }
+  size_t size() const { return iocs_.size(); }
+  void Start() {
+    for (auto& ioc : iocs_) threads_.emplace_back([&ioc] { ioc->run(); });
+  }
+
+ private:
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+};
+
+// Starts `count` subscribers and waits until each got its hello.
+bool WaitConnected(const Shared& shared, int count, double seconds) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  while (shared.connected.load() + shared.failed.load() < count && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return shared.connected.load() == count;
+}
+
+int RunFanout(const Options& options) {
+  RaiseFileLimit();
+  const auto endpoint = ParseTarget(options.target);
+  Runners runners(options.threads);
+  std::vector<SubscriberState> states(static_cast<size_t>(options.subscribers));
+  std::vector<Histogram> latencies(runners.size());
+  Shared shared;
+  for (size_t i = 0; i < states.size(); ++i) {
+    net::co_spawn(runners.at(i), SubscriberMain(endpoint, options.target, states[i], latencies[i % runners.size()], shared),
+                  net::detached);
+  }
+  runners.Start();
+  if (!WaitConnected(shared, options.subscribers, 60)) {
+    std::fprintf(stderr, "only %d of %d subscribers connected\n", shared.connected.load(), options.subscribers);
+    return 1;
+  }
+  std::fprintf(stderr, "%d subscribers connected\n", options.subscribers);
+
+  SetterStats setter;
+  const int64_t total = options.events > 0 ? options.events : static_cast<int64_t>(options.seconds * options.rate);
+  net::io_context setter_ioc;
+  const auto start = Clock::now();
+  bool setter_failed = false;
+  net::co_spawn(setter_ioc,
+                RunSetter(endpoint, options.target, 0, options, Clock::time_point::max(), total, options.rate, setter),
+                [&setter_failed](std::exception_ptr e) { setter_failed = static_cast<bool>(e); });
+  setter_ioc.run();
+  const double write_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  shared.target_seq.store(setter.last_seq, std::memory_order_release);
+  // A subscriber stops once it has the last acked event; those that never
+  // get it are stopped at the drain deadline.
+  const auto drain_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.drain_seconds));
+  auto all_done = [&] {
+    for (const auto& s : states) {
+      if (!s.closed.load() && s.last.load(std::memory_order_relaxed) < setter.last_seq) return false;
+    }
+    return true;
+  };
+  while (!all_done() && Clock::now() < drain_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  runners.Join();
+  Histogram all;
+  for (auto& h : latencies) all.Merge(h);
+  uint64_t delivered = 0, gaps = 0, duplicates = 0, incomplete = 0, closed = 0;
+  for (const auto& s : states) {
+    delivered += s.received;
+    gaps += s.gaps;
+    duplicates += s.duplicates;
+    if (s.closed) ++closed;
+    if (s.last < setter.last_seq || s.first > setter.first_seq || s.gaps > 0 || s.duplicates > 0) ++incomplete;
+  }
+  std::printf(
+      "fanout: %zu subscribers, %llu events written in %.2f s (%.0f/s, %llu errors)\n"
+      "  delivered %llu events in %.2f s = %.0f events/s; latency commit->delivery p50 %.2f ms, p99 %.2f ms, "
+      "max %.2f ms\n"
+      "  gaps %llu, duplicates %llu, closed by server %llu, subscribers missing events %llu\n",
+      states.size(), static_cast<unsigned long long>(setter.acked), write_seconds,
+      static_cast<double>(setter.acked) / write_seconds, static_cast<unsigned long long>(setter.errors),
+      static_cast<unsigned long long>(delivered), elapsed, static_cast<double>(delivered) / elapsed,
+      all.Percentile(0.5) / 1000, all.Percentile(0.99) / 1000, all.max() / 1000,
+      static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(duplicates),
+      static_cast<unsigned long long>(closed), static_cast<unsigned long long>(incomplete));
+  if (!options.check) return 0;
+  return !setter_failed && setter.errors == 0 && incomplete == 0 && static_cast<int64_t>(setter.acked) == total ? 0 : 1;
+}
+
+// ---- idle ------------------------------------------------------------------
+
+int RunIdle(const Options& options) {
+  RaiseFileLimit();
+  if (options.server_pid == 0) {
+    std::fprintf(stderr, "--mode idle needs --server-pid\n");
+    return 2;
+  }
+  const uint64_t before = ServerRssKiB(options.server_pid);
+  const auto endpoint = ParseTarget(options.target);
+  Runners runners(1);
+  std::vector<std::unique_ptr<WsClient>> clients(static_cast<size_t>(options.subscribers));
+  Shared shared;
+  for (auto& slot : clients) {
+    net::co_spawn(runners.at(0), Connect(endpoint, options.target, "/v1/ws"),
+                  [&slot, &shared](std::exception_ptr e, std::unique_ptr<WsClient> client) {
+                    if (e) {
+                      ++shared.failed;
+                      return;
+                    }
+                    slot = std::move(client);
+                    ++shared.connected;
+                  });
+  }
+  runners.Start();
+  if (!WaitConnected(shared, options.subscribers, 60)) {
+    std::fprintf(stderr, "only %d of %d subscribers connected\n", shared.connected.load(), options.subscribers);
+    return 1;
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(options.hold_seconds));
+  const uint64_t after = ServerRssKiB(options.server_pid);
+  std::printf("idle: %d subscribers: server RSS %llu KiB -> %llu KiB, %.1f KiB per subscriber\n",
+              options.subscribers, static_cast<unsigned long long>(before), static_cast<unsigned long long>(after),
+              (static_cast<double>(after) - static_cast<double>(before)) / options.subscribers);
+  runners.Join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"ws_load: WebSocket load against a running ctxd"};
+  app.add_option("--target", options.target, "HOST:PORT of ctxd")->capture_default_str();
+  app.add_option("--mode", options.mode, "sets, fanout or idle")
+      ->check(CLI::IsMember({"sets", "fanout", "idle"}))
+      ->capture_default_str();
+  app.add_option("--seconds", options.seconds, "duration (sets; fanout: with --rate)")->capture_default_str();
+  app.add_option("--connections", options.connections, "sets: setter connections")->capture_default_str();
+  app.add_option("--window", options.window, "ops in flight per setter")->capture_default_str();
+  app.add_option("--value-bytes", options.value_bytes, "bytes of each set's value")->capture_default_str();
+  app.add_flag("--with-events", options.with_events, "sets: the setter also receives every event");
+  app.add_option("--subscribers", options.subscribers, "fanout, idle: subscriber connections")->capture_default_str();
+  app.add_option("--rate", options.rate, "fanout: events written per second")->capture_default_str();
+  app.add_option("--events", options.events, "fanout: events to write in all (instead of seconds x rate)");
+  app.add_option("--drain-seconds", options.drain_seconds, "fanout: wait for the last event at most this long")
+      ->capture_default_str();
+  app.add_flag("--check", options.check, "fanout: exit 1 unless every subscriber got every event in order");
+  app.add_option("--threads", options.threads, "fanout: subscriber threads")->capture_default_str();
+  app.add_option("--server-pid", options.server_pid, "idle: the ctxd process");
+  app.add_option("--hold", options.hold_seconds, "idle: seconds to wait before measuring")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (options.mode == "sets") return RunSets(options);
+    if (options.mode == "fanout") return RunFanout(options);
+    return RunIdle(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ws_load: %s\n", e.what());
+    return 1;
+  }
+}
