@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   librocksdb-dev libboost1.81-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3 python3-requests
+  curl python3 python3-requests python3-websocket
 )
 
 missing=()
