@@ -63,6 +63,8 @@ struct Options {
   int64_t events = 0;  // fanout: total events instead of seconds x rate
   double drain_seconds = 30;
   bool check = false;
+  bool timeline = false;
+  double warmup_seconds = 2;
   int threads = 1;
   int server_pid = 0;
   double hold_seconds = 2;
@@ -79,6 +81,19 @@ class Histogram {
     max_ = std::max(max_, micros);
   }
   void Merge(const Histogram& other) {
+    if (!other.timeline_.empty()) {
+      if (timeline_.empty()) first_second_ = other.first_second_;
+      const int64_t shift = other.first_second_ - first_second_;
+      for (size_t i = 0; i < other.timeline_.size(); ++i) {
+        const int64_t index = static_cast<int64_t>(i) + shift;
+        if (index < 0) continue;
+        if (static_cast<size_t>(index) >= timeline_.size()) timeline_.resize(static_cast<size_t>(index) + 1);
+        Second& to = timeline_[static_cast<size_t>(index)];
+        to.count += other.timeline_[i].count;
+        to.over_50ms += other.timeline_[i].over_50ms;
+        to.max = std::max(to.max, other.timeline_[i].max);
+      }
+    }
     for (size_t i = 0; i < kBuckets; ++i) buckets_[i] += other.buckets_[i];
     count_ += other.count_;
     max_ = std::max(max_, other.max_);
@@ -95,6 +110,28 @@ class Histogram {
   }
   uint64_t count() const { return count_; }
   double max() const { return max_; }
+
+  // Per second of commit time: samples and the worst, for --timeline.
+  void AddToTimeline(int64_t ts_us, double micros) {
+    const int64_t second = ts_us / 1000000;
+    if (timeline_.empty() || second < first_second_) {
+      if (timeline_.empty()) first_second_ = second;
+      if (second < first_second_) return;
+    }
+    const auto index = static_cast<size_t>(second - first_second_);
+    if (index >= 3600) return;
+    if (index >= timeline_.size()) timeline_.resize(index + 1);
+    timeline_[index].count++;
+    timeline_[index].max = std::max(timeline_[index].max, micros);
+    if (micros > 50000) timeline_[index].over_50ms++;
+  }
+  struct Second {
+    uint64_t count = 0;
+    uint64_t over_50ms = 0;
+    double max = 0;
+  };
+  int64_t first_second_ = 0;
+  std::vector<Second> timeline_;
 
  private:
   static constexpr size_t kBuckets = 1000000;
@@ -122,10 +159,18 @@ void AppendClientFrame(std::string* out, std::string_view payload) {
   out->append(payload);
 }
 
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // A minimal WebSocket client connection.
 class WsClient {
  public:
-  explicit WsClient(tcp::socket socket) : socket_(std::move(socket)), data_(new char[kCapacity]) {}
+  explicit WsClient(tcp::socket socket) : socket_(std::move(socket)), data_(new char[kCapacity]) {
+    std::memset(data_.get(), 0, 2 * kReadSize);  // fault the pages in before the measurement
+  }
 
   net::awaitable<void> Handshake(const std::string& host, const std::string& path) {
     const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host +
@@ -195,7 +240,14 @@ class WsClient {
     // Reads of at most kReadSize keep the used part of the buffer small and resident.
     const size_t room = std::min(kReadSize, kCapacity - end_);
     end_ += co_await socket_.async_read_some(net::buffer(data_.get() + end_, room), net::use_awaitable);
+    read_at_us_ = NowUs();
   }
+
+ public:
+  int64_t read_at_us() const { return read_at_us_; }
+
+ private:
+  int64_t read_at_us_ = 0;
 
   tcp::socket socket_;
   std::unique_ptr<char[]> data_;
@@ -235,11 +287,6 @@ int64_t ParseTs(std::string_view ts) {
   return seconds * 1000000 + num(20, 6);
 }
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 tcp::endpoint ParseTarget(const std::string& target) {
   const size_t colon = target.rfind(':');
@@ -390,9 +437,16 @@ struct Shared {
   std::atomic<int> connected{0};
   std::atomic<int> failed{0};
   std::atomic<int> finished{0};
+  std::atomic<int64_t> steady_from_us{INT64_MAX};  // commit time after the warm-up
 };
 
-net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberState& state, Histogram& latency,
+// Latency of every event, and of those committed after the warm-up.
+struct Latencies {
+  Histogram all;
+  Histogram steady;
+};
+
+net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberState& state, Latencies& latency,
                                    Shared& shared) {
   while (true) {
     const uint64_t target = shared.target_seq.load(std::memory_order_acquire);
@@ -403,11 +457,20 @@ net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberS
       break;
     }
     if (opcode != 1) continue;
-    const uint64_t seq = NumberAfter(message, "\"seq\":");
+    // {"op":"event","event":{"seq":N,"ts":"...": the event JSON's fixed field order.
+    constexpr std::string_view kEventPrefix = "{\"op\":\"event\",\"event\":{\"seq\":";
+    if (message.substr(0, kEventPrefix.size()) != kEventPrefix) continue;
+    uint64_t seq = 0;
+    size_t at = kEventPrefix.size();
+    while (at < message.size() && message[at] >= '0' && message[at] <= '9') seq = seq * 10 + (message[at++] - '0');
     if (seq == 0) continue;
-    const size_t ts_at = message.find("\"ts\":\"");
-    if (ts_at != std::string_view::npos) {
-      latency.Add(static_cast<double>(NowUs() - ParseTs(message.substr(ts_at + 6, 27))));
+    if (message.substr(at, 7) == ",\"ts\":\"") {
+      const int64_t ts = ParseTs(message.substr(at + 7, 27));
+      // The time the bytes were read: every message of one read shares it.
+      const double micros = static_cast<double>(client->read_at_us() - ts);
+      latency.all.Add(micros);
+      latency.all.AddToTimeline(ts, micros);
+      if (ts >= shared.steady_from_us.load(std::memory_order_relaxed)) latency.steady.Add(micros);
     }
     const uint64_t last = state.last.load(std::memory_order_relaxed);
     if (last != 0 && seq <= last) {
@@ -442,7 +505,7 @@ void RaiseFileLimit() {
 }
 
 net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, SubscriberState& state,
-                                    Histogram& latency, Shared& shared) {
+                                    Latencies& latency, Shared& shared) {
   std::unique_ptr<WsClient> client;
   try {
     client = co_await Connect(endpoint, host, "/v1/ws");
@@ -503,7 +566,7 @@ int RunFanout(const Options& options) {
   const auto endpoint = ParseTarget(options.target);
   Runners runners(options.threads);
   std::vector<SubscriberState> states(static_cast<size_t>(options.subscribers));
-  std::vector<Histogram> latencies(runners.size());
+  std::vector<Latencies> latencies(runners.size());
   Shared shared;
   for (size_t i = 0; i < states.size(); ++i) {
     net::co_spawn(runners.at(i), SubscriberMain(endpoint, options.target, states[i], latencies[i % runners.size()], shared),
@@ -520,6 +583,7 @@ int RunFanout(const Options& options) {
   const int64_t total = options.events > 0 ? options.events : static_cast<int64_t>(options.seconds * options.rate);
   net::io_context setter_ioc;
   const auto start = Clock::now();
+  shared.steady_from_us.store(NowUs() + static_cast<int64_t>(options.warmup_seconds * 1e6));
   bool setter_failed = false;
   net::co_spawn(setter_ioc,
                 RunSetter(endpoint, options.target, 0, options, Clock::time_point::max(), total, options.rate, setter),
@@ -540,7 +604,11 @@ int RunFanout(const Options& options) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   runners.Join();
   Histogram all;
-  for (auto& h : latencies) all.Merge(h);
+  Histogram steady;
+  for (auto& h : latencies) {
+    all.Merge(h.all);
+    steady.Merge(h.steady);
+  }
   uint64_t delivered = 0, gaps = 0, duplicates = 0, incomplete = 0, closed = 0;
   for (const auto& s : states) {
     delivered += s.received;
@@ -553,13 +621,23 @@ int RunFanout(const Options& options) {
       "fanout: %zu subscribers, %llu events written in %.2f s (%.0f/s, %llu errors)\n"
       "  delivered %llu events in %.2f s = %.0f events/s; latency commit->delivery p50 %.2f ms, p99 %.2f ms, "
       "max %.2f ms\n"
+      "  after the first %.1f s: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n"
       "  gaps %llu, duplicates %llu, closed by server %llu, subscribers missing events %llu\n",
       states.size(), static_cast<unsigned long long>(setter.acked), write_seconds,
       static_cast<double>(setter.acked) / write_seconds, static_cast<unsigned long long>(setter.errors),
       static_cast<unsigned long long>(delivered), elapsed, static_cast<double>(delivered) / elapsed,
-      all.Percentile(0.5) / 1000, all.Percentile(0.99) / 1000, all.max() / 1000,
+      all.Percentile(0.5) / 1000, all.Percentile(0.99) / 1000, all.max() / 1000, options.warmup_seconds,
+      steady.Percentile(0.5) / 1000, steady.Percentile(0.99) / 1000, steady.max() / 1000,
       static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(duplicates),
       static_cast<unsigned long long>(closed), static_cast<unsigned long long>(incomplete));
+  if (options.timeline) {
+    for (size_t i = 0; i < all.timeline_.size(); ++i) {
+      const auto& second = all.timeline_[i];
+      std::printf("  second %2zu: %8llu events, %8llu over 50 ms, max %7.1f ms\n", i,
+                  static_cast<unsigned long long>(second.count), static_cast<unsigned long long>(second.over_50ms),
+                  second.max / 1000);
+    }
+  }
   if (!options.check) return 0;
   return !setter_failed && setter.errors == 0 && incomplete == 0 && static_cast<int64_t>(setter.acked) == total ? 0 : 1;
 }
@@ -622,6 +700,9 @@ int main(int argc, char** argv) {
   app.add_option("--drain-seconds", options.drain_seconds, "fanout: wait for the last event at most this long")
       ->capture_default_str();
   app.add_flag("--check", options.check, "fanout: exit 1 unless every subscriber got every event in order");
+  app.add_option("--warmup", options.warmup_seconds, "fanout: seconds of events left out of the steady-state latency")
+      ->capture_default_str();
+  app.add_flag("--timeline", options.timeline, "fanout: latency per second of the run");
   app.add_option("--threads", options.threads, "fanout: subscriber threads")->capture_default_str();
   app.add_option("--server-pid", options.server_pid, "idle: the ctxd process");
   app.add_option("--hold", options.hold_seconds, "idle: seconds to wait before measuring")->capture_default_str();

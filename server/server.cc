@@ -81,6 +81,7 @@ Server::Server(store::Store& store, ServerOptions options)
   streams.max_message_bytes = impl.options.body_limit;
   streams.hub.stall_timeout = impl.options.stream_stall_timeout;
   streams.hub.sse_heartbeat = impl.options.sse_heartbeat;
+  streams.hub.fanout_threads = impl.options.io_threads;
   impl.streams = std::make_unique<Streams>(impl.context, impl.registry, impl.ioc, streams);
   impl.streams->Register(impl.stream_routes);
 }

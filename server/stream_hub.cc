@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/dispatch.hpp>
 
 #include "engine/event_json.h"
 #include "server/stream_subscriber.h"
@@ -123,6 +124,7 @@ void StreamHub::Remove(const Subscriber* subscriber) {
 // Strand. A flush right away when the last one is long enough ago, else at
 // the end of the coalescing interval: events committed meanwhile join it.
 void StreamHub::ScheduleFlush() {
+  if (flushing_) return;  // OnFlushDone schedules the next one
   size_t subscribers = 0;
   {
     std::lock_guard lock(pending_mu_);
@@ -148,7 +150,7 @@ void StreamHub::Flush() {
     flush_posted_ = false;
   }
   if (events.empty()) return;
-  size_t formats[2];
+  size_t formats[2] = {0, 0};
   {
     std::lock_guard lock(subscribers_mu_);
     formats[0] = formats_[0];
@@ -175,10 +177,40 @@ void StreamHub::Flush() {
   }
   const uint64_t last = batch->events.back().event.seq;
   std::shared_ptr<const EventBatch> shared = std::move(batch);
-  std::lock_guard lock(subscribers_mu_);
-  for (const auto& subscriber : subscribers_) subscriber->Offer(shared);
-  std::lock_guard pending_lock(pending_mu_);
-  Publish(last);
+  // Publish first, then offer outside the lock: a subscriber added from now
+  // on reads this batch from the log; one in the snapshot gets it offered.
+  auto snapshot = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>();
+  {
+    std::lock_guard lock(subscribers_mu_);
+    *snapshot = subscribers_;
+    std::lock_guard pending_lock(pending_mu_);
+    Publish(last);
+  }
+  // Offers run each subscriber's delivery on the spot when its strand is
+  // idle (Subscriber::Offer): a thread writes to one socket after another,
+  // without a post and a wake-up per subscriber. The subscribers are split
+  // among the I/O threads; the next flush starts when every part is done,
+  // so batches reach each subscriber in order.
+  const size_t parts = std::clamp<size_t>(snapshot->size() / 64, 1, limits_.fanout_threads);
+  flushing_ = true;
+  parts_left_.store(parts, std::memory_order_relaxed);
+  for (size_t part = 1; part < parts; ++part) {
+    net::post(strand_.get_inner_executor(), [this, snapshot, shared, part, parts] { OfferPart(*snapshot, shared, part, parts); });
+  }
+  OfferPart(*snapshot, shared, 0, parts);
+}
+
+void StreamHub::OfferPart(const std::vector<std::shared_ptr<Subscriber>>& subscribers,
+                          const std::shared_ptr<const EventBatch>& batch, size_t part, size_t parts) {
+  const size_t begin = subscribers.size() * part / parts;
+  const size_t end = subscribers.size() * (part + 1) / parts;
+  for (size_t i = begin; i < end; ++i) subscribers[i]->Offer(batch);
+  if (parts_left_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    net::post(strand_, [this] {
+      flushing_ = false;
+      ScheduleFlush();
+    });
+  }
 }
 
 void StreamHub::Start() {

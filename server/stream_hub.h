@@ -89,6 +89,8 @@ struct StreamLimits {
   // Flush spacing: per subscriber, at most `coalesce_max`.
   std::chrono::microseconds coalesce_per_subscriber{20};
   std::chrono::microseconds coalesce_max{20000};
+  // Threads a flush's offers are spread over (the I/O threads).
+  size_t fanout_threads = 2;
   // A subscriber whose socket takes nothing for this long is closed.
   std::chrono::milliseconds stall_timeout{10000};
   std::chrono::seconds sse_heartbeat{15};
@@ -120,6 +122,8 @@ class StreamHub {
  private:
   void ScheduleFlush();
   void Flush();
+  void OfferPart(const std::vector<std::shared_ptr<Subscriber>>& subscribers,
+                 const std::shared_ptr<const EventBatch>& batch, size_t part, size_t parts);
   void Tick();
   void Publish(uint64_t seq);  // under pending_mu_
 
@@ -132,6 +136,8 @@ class StreamHub {
   net::steady_timer tick_timer_;   // strand
   std::chrono::steady_clock::time_point last_flush_;  // strand
   bool stopped_ = false;                              // strand
+  bool flushing_ = false;                             // strand: a flush's offers are under way
+  std::atomic<size_t> parts_left_{0};                 // of the flush under way
 
   // Lock order: subscribers_mu_, then pending_mu_. The writer thread takes
   // only pending_mu_.

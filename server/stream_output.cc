@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
+
 namespace ctxd::server {
 namespace {
 
@@ -18,6 +20,9 @@ int64_t OutputQueue::NowNs() {
 void OutputQueue::SetOwner(std::weak_ptr<void> owner, std::function<void()> on_progress) {
   owner_ = std::move(owner);
   on_progress_ = std::move(on_progress);
+  beast::error_code ec;
+  socket_.non_blocking(true, ec);  // StartWrite's first try must not block
+  last_write_ns_.store(NowNs(), std::memory_order_relaxed);
 }
 
 void OutputQueue::PushShared(std::shared_ptr<const void> owner, std::string_view data, uint64_t seq) {
@@ -63,35 +68,73 @@ void OutputQueue::Push(Segment segment) {
   StartWrite();
 }
 
-void OutputQueue::StartWrite() {
-  if (writing_ || failed() || segments_.empty()) return;
-  auto owner = owner_.lock();
-  if (!owner) return;
+size_t OutputQueue::Gather() {
   gather_.clear();
-  in_flight_ = std::min(segments_.size(), kMaxGather);
-  for (size_t i = 0; i < in_flight_; ++i) {
+  const size_t count = std::min(segments_.size(), kMaxGather);
+  for (size_t i = 0; i < count; ++i) {
     std::string_view data = segments_[i].data();
     if (i == 0) data.remove_prefix(front_offset_);
     gather_.emplace_back(data.data(), data.size());
   }
+  return count;
+}
+
+// Writes at once what the socket takes (non-blocking): usually all of it,
+// without a completion handler. The rest waits for the socket in one
+// asynchronous write. Called from the strand code that pushed, so it never
+// calls back into the session synchronously: failures and flush waiters
+// are posted.
+void OutputQueue::StartWrite() {
+  if (writing_ || corked_ > 0 || failed() || segments_.empty()) return;
+  auto owner = owner_.lock();
+  if (!owner) return;
+  Gather();
+  beast::error_code ec;
+  const size_t written = socket_.write_some(gather_, ec);
+  if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+    Fail(ec);
+    net::post(socket_.get_executor(), [this, owner] {
+      NotifyFlushed();
+      if (on_progress_) on_progress_();
+    });
+    return;
+  }
+  Consume(written);
+  if (segments_.empty()) {
+    if (!flush_waiters_.empty()) {
+      net::post(socket_.get_executor(), [this, owner] {
+        if (segments_.empty()) NotifyFlushed();
+      });
+    }
+    return;
+  }
+  in_flight_ = Gather();
   writing_ = true;
-  socket_.async_write_some(gather_, [this, owner = std::move(owner)](beast::error_code ec, size_t written) {
-    OnWrite(ec, written);
+  socket_.async_write_some(gather_, [this, owner = std::move(owner)](beast::error_code ec2, size_t n) {
+    OnWrite(ec2, n);
   });
 }
 
 void OutputQueue::OnWrite(beast::error_code ec, size_t written) {
   writing_ = false;
+  in_flight_ = 0;
   if (ec) {
-    error_ = ec;
-    segments_.clear();
-    bytes_ = 0;
-    in_flight_ = 0;
-    stalled_since_ns_.store(0, std::memory_order_relaxed);
+    Fail(ec);
     NotifyFlushed();
     if (on_progress_) on_progress_();
     return;
   }
+  Consume(written);
+  if (segments_.empty()) {
+    NotifyFlushed();
+  } else {
+    StartWrite();
+  }
+  if (on_progress_) on_progress_();
+}
+
+void OutputQueue::Consume(size_t written) {
+  if (written == 0) return;
   bytes_ -= written;
   while (written > 0) {
     const size_t left = segments_.front().data().size() - front_offset_;
@@ -103,16 +146,18 @@ void OutputQueue::OnWrite(beast::error_code ec, size_t written) {
     front_offset_ = 0;
     segments_.pop_front();
   }
-  in_flight_ = 0;
   const int64_t now = NowNs();
   last_write_ns_.store(now, std::memory_order_relaxed);
   stalled_since_ns_.store(segments_.empty() ? 0 : now, std::memory_order_relaxed);
-  if (segments_.empty()) {
-    NotifyFlushed();
-  } else {
-    StartWrite();
-  }
-  if (on_progress_) on_progress_();
+}
+
+void OutputQueue::Fail(beast::error_code ec) {
+  error_ = ec;
+  segments_.clear();
+  front_offset_ = 0;
+  bytes_ = 0;
+  in_flight_ = 0;
+  stalled_since_ns_.store(0, std::memory_order_relaxed);
 }
 
 uint64_t OutputQueue::DiscardUnsent() {

@@ -43,6 +43,18 @@ struct OutputLimits {
 
 class OutputQueue {
  public:
+  // Cork() for the life of a scope.
+  class Corked {
+   public:
+    explicit Corked(OutputQueue& queue) : queue_(queue) { queue_.Cork(); }
+    ~Corked() { queue_.Uncork(); }
+    Corked(const Corked&) = delete;
+    Corked& operator=(const Corked&) = delete;
+
+   private:
+    OutputQueue& queue_;
+  };
+
   static constexpr size_t kMaxGather = 64;  // asio passes at most 64 iovecs per writev
 
   OutputQueue(StreamSocket& socket, OutputLimits limits) : socket_(socket), limits_(limits) {}
@@ -57,6 +69,12 @@ class OutputQueue {
   void PushShared(std::shared_ptr<const void> owner, std::string_view data, uint64_t seq);
   // An event frame (seq > 0) or another message (seq 0).
   void PushData(std::string buffer, uint64_t seq = 0);
+  // Between Cork() and Uncork() pushes only queue; Uncork writes them
+  // together (a subscriber moving many events at once).
+  void Cork() { ++corked_; }
+  void Uncork() {
+    if (--corked_ == 0) StartWrite();
+  }
   // Written even after Seal(): protocol frames that must precede the close.
   void PushControl(std::string buffer);
   // Data pushed from now on is dropped.
@@ -91,8 +109,11 @@ class OutputQueue {
   };
 
   void Push(Segment segment);
+  size_t Gather();  // fills gather_ from the front; returns the segment count
   void StartWrite();
   void OnWrite(beast::error_code ec, size_t written);
+  void Consume(size_t written);
+  void Fail(beast::error_code ec);
   void NotifyFlushed();
   static int64_t NowNs();
 
@@ -106,6 +127,7 @@ class OutputQueue {
   size_t bytes_ = 0;         // unsent bytes
   bool writing_ = false;
   bool sealed_ = false;
+  int corked_ = 0;
   beast::error_code error_;
   std::vector<net::const_buffer> gather_;
   std::vector<std::function<void(beast::error_code)>> flush_waiters_;

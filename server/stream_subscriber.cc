@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 namespace ctxd::server {
@@ -37,18 +38,22 @@ void Subscriber::End() {
 }
 
 void Subscriber::Offer(const std::shared_ptr<const EventBatch>& batch) {
-  std::lock_guard lock(inbox_mu_);
-  if (!registered_) return;
-  inbox_.push_back(batch);
-  inbox_events_ += batch->events.size();
-  // Not drained by the strand (busy, or far behind): keep the newest.
-  while (inbox_.size() > 1 && inbox_events_ > hub_.limits().backlog_events) {
-    inbox_events_ -= inbox_.front()->events.size();
-    inbox_.pop_front();
+  {
+    std::lock_guard lock(inbox_mu_);
+    if (!registered_) return;
+    inbox_.push_back(batch);
+    inbox_events_ += batch->events.size();
+    // Not drained by the strand (busy, or far behind): keep the newest.
+    while (inbox_.size() > 1 && inbox_events_ > hub_.limits().backlog_events) {
+      inbox_events_ -= inbox_.front()->events.size();
+      inbox_.pop_front();
+    }
+    if (wake_posted_) return;
+    wake_posted_ = true;
   }
-  if (wake_posted_) return;
-  wake_posted_ = true;
-  net::post(strand_, [self = shared_from_this()] {
+  // Runs at once, on the caller's thread, when the strand is idle and the
+  // caller is an I/O thread (the hub's flush); otherwise it is queued.
+  net::dispatch(strand_, [self = shared_from_this()] {
     {
       std::lock_guard lock(self->inbox_mu_);
       self->wake_posted_ = false;
@@ -88,6 +93,7 @@ void Subscriber::TrimBacklog() {
 
 void Subscriber::Pump() {
   OutputQueue& out = output();
+  const OutputQueue::Corked corked(out);  // one write for everything moved here
   while (following_ && !reading_log_ && out.HasRoom()) {
     if (backlog_.empty()) TakeInbox();
     // Skip what was already delivered.
@@ -153,6 +159,7 @@ void Subscriber::OnLogPage(LogPage page) {
     return OnLogError(page.status);
   }
   if (page.last_seq < next_seq()) return;  // nothing durable there yet: wait for the hub
+  const OutputQueue::Corked corked(output());
   for (auto& [seq, frame] : page.frames) output().PushData(std::move(frame), seq);
   next_seq_.store(page.last_seq + 1, std::memory_order_relaxed);
   Pump();
