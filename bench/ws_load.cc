@@ -19,6 +19,8 @@
 // The client is raw asio with a minimal WebSocket client (handshake, masked
 // text frames with a zero key, unmasked server frames): it shares the two
 // cores with the server and must stay cheap.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
@@ -26,9 +28,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -42,7 +44,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-#include <sys/resource.h>
 
 namespace net = boost::asio;
 using net::ip::tcp;
@@ -173,15 +174,17 @@ class WsClient {
   }
 
   net::awaitable<void> Handshake(const std::string& host, const std::string& path) {
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host +
-                                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: " + host +
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     co_await net::async_write(socket_, net::buffer(request), net::use_awaitable);
     while (true) {
       const std::string_view text = pending();
       const size_t end = text.find("\r\n\r\n");
       if (end != std::string_view::npos) {
-        if (text.substr(0, 12) != "HTTP/1.1 101") throw std::runtime_error("upgrade refused: " + std::string(text));
+        if (text.substr(0, 12) != "HTTP/1.1 101")
+          throw std::runtime_error("upgrade refused: " + std::string(text));
         begin_ += end + 4;
         co_return;
       }
@@ -210,8 +213,8 @@ class WsClient {
         if (header + length > kCapacity) throw std::runtime_error("message larger than the client buffer");
         if (size >= header && size >= header + length) {
           begin_ += header + length;
-          co_return std::pair<int, std::string_view>{p[0] & 0x0F,
-                                                     std::string_view(reinterpret_cast<const char*>(p) + header, length)};
+          co_return std::pair<int, std::string_view>{
+              p[0] & 0x0F, std::string_view(reinterpret_cast<const char*>(p) + header, length)};
         }
       }
       co_await Fill();
@@ -287,7 +290,6 @@ int64_t ParseTs(std::string_view ts) {
   return seconds * 1000000 + num(20, 6);
 }
 
-
 tcp::endpoint ParseTarget(const std::string& target) {
   const size_t colon = target.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("--target must be HOST:PORT");
@@ -295,7 +297,8 @@ tcp::endpoint ParseTarget(const std::string& target) {
           static_cast<uint16_t>(std::stoi(target.substr(colon + 1)))};
 }
 
-net::awaitable<std::unique_ptr<WsClient>> Connect(tcp::endpoint endpoint, std::string host, std::string path) {
+net::awaitable<std::unique_ptr<WsClient>> Connect(tcp::endpoint endpoint, std::string host,
+                                                  std::string path) {
   tcp::socket socket(co_await net::this_coro::executor);
   co_await socket.async_connect(endpoint, net::use_awaitable);
   socket.set_option(tcp::no_delay(true));
@@ -310,15 +313,16 @@ net::awaitable<std::unique_ptr<WsClient>> Connect(tcp::endpoint endpoint, std::s
 
 // Every run writes new values: a set to the current value appends nothing.
 const std::string& RunNonce() {
-  static const std::string nonce = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  static const std::string nonce =
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   return nonce;
 }
 
 std::string SetOp(uint64_t id, int connection, int value_bytes) {
   std::string value = RunNonce() + "-" + std::to_string(id);
   value.resize(static_cast<size_t>(std::max<int>(value_bytes, static_cast<int>(value.size()))), 'x');
-  return "{\"op\":\"set\",\"id\":" + std::to_string(id) + ",\"key\":\"load-" + std::to_string(connection) + "-" +
-         std::to_string(id % 1000) + "\",\"value\":\"" + value + "\"}";
+  return "{\"op\":\"set\",\"id\":" + std::to_string(id) + ",\"key\":\"load-" + std::to_string(connection) +
+         "-" + std::to_string(id % 1000) + "\",\"value\":\"" + value + "\"}";
 }
 
 // ---- sets ------------------------------------------------------------------
@@ -391,18 +395,20 @@ int RunSets(const Options& options) {
   std::vector<SetterStats> stats(static_cast<size_t>(options.connections));
   std::atomic<int> failed{0};
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
   for (int c = 0; c < options.connections; ++c) {
-    net::co_spawn(ioc, RunSetter(endpoint, options.target, c, options, deadline, 0, 0, stats[static_cast<size_t>(c)]),
-                  [&failed](std::exception_ptr e) {
-                    if (!e) return;
-                    ++failed;
-                    try {
-                      std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                      std::fprintf(stderr, "setter failed: %s\n", ex.what());
-                    }
-                  });
+    net::co_spawn(
+        ioc, RunSetter(endpoint, options.target, c, options, deadline, 0, 0, stats[static_cast<size_t>(c)]),
+        [&failed](std::exception_ptr e) {
+          if (!e) return;
+          ++failed;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            std::fprintf(stderr, "setter failed: %s\n", ex.what());
+          }
+        });
   }
   ioc.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -414,17 +420,19 @@ int RunSets(const Options& options) {
     acked += s.acked;
     errors += s.errors;
   }
-  std::printf("sets: %d conn x %d in flight  %9.0f acked sets/s  p50 %7.2f ms  p99 %7.2f ms  (%llu acked, %llu errors, %d failed conns, %.1f s)\n",
-              options.connections, options.window, static_cast<double>(acked) / elapsed, all.Percentile(0.5) / 1000,
-              all.Percentile(0.99) / 1000, static_cast<unsigned long long>(acked),
-              static_cast<unsigned long long>(errors), failed.load(), elapsed);
+  std::printf(
+      "sets: %d conn x %d in flight  %9.0f acked sets/s  p50 %7.2f ms  p99 %7.2f ms  (%llu acked, %llu "
+      "errors, %d failed conns, %.1f s)\n",
+      options.connections, options.window, static_cast<double>(acked) / elapsed, all.Percentile(0.5) / 1000,
+      all.Percentile(0.99) / 1000, static_cast<unsigned long long>(acked),
+      static_cast<unsigned long long>(errors), failed.load(), elapsed);
   return failed.load() == 0 && errors == 0 ? 0 : 1;
 }
 
 // ---- fanout ----------------------------------------------------------------
 
 struct SubscriberState {
-  uint64_t first = 0;  // first event seq received
+  uint64_t first = 0;             // first event seq received
   std::atomic<uint64_t> last{0};  // last event seq received (read by the main thread)
   uint64_t received = 0;
   uint64_t gaps = 0;
@@ -446,8 +454,8 @@ struct Latencies {
   Histogram steady;
 };
 
-net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberState& state, Latencies& latency,
-                                   Shared& shared) {
+net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberState& state,
+                                   Latencies& latency, Shared& shared) {
   while (true) {
     const uint64_t target = shared.target_seq.load(std::memory_order_acquire);
     if (target != 0 && state.last >= target) break;
@@ -462,7 +470,8 @@ net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberS
     if (message.substr(0, kEventPrefix.size()) != kEventPrefix) continue;
     uint64_t seq = 0;
     size_t at = kEventPrefix.size();
-    while (at < message.size() && message[at] >= '0' && message[at] <= '9') seq = seq * 10 + (message[at++] - '0');
+    while (at < message.size() && message[at] >= '0' && message[at] <= '9')
+      seq = seq * 10 + (message[at++] - '0');
     if (seq == 0) continue;
     if (message.substr(at, 7) == ",\"ts\":\"") {
       const int64_t ts = ParseTs(message.substr(at + 7, 27));
@@ -554,7 +563,8 @@ class Runners {
 
 // Starts `count` subscribers and waits until each got its hello.
 bool WaitConnected(const Shared& shared, int count, double seconds) {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   while (shared.connected.load() + shared.failed.load() < count && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -569,38 +579,44 @@ int RunFanout(const Options& options) {
   std::vector<Latencies> latencies(runners.size());
   Shared shared;
   for (size_t i = 0; i < states.size(); ++i) {
-    net::co_spawn(runners.at(i), SubscriberMain(endpoint, options.target, states[i], latencies[i % runners.size()], shared),
+    net::co_spawn(runners.at(i),
+                  SubscriberMain(endpoint, options.target, states[i], latencies[i % runners.size()], shared),
                   net::detached);
   }
   runners.Start();
   if (!WaitConnected(shared, options.subscribers, 60)) {
-    std::fprintf(stderr, "only %d of %d subscribers connected\n", shared.connected.load(), options.subscribers);
+    std::fprintf(stderr, "only %d of %d subscribers connected\n", shared.connected.load(),
+                 options.subscribers);
     return 1;
   }
   std::fprintf(stderr, "%d subscribers connected\n", options.subscribers);
 
   SetterStats setter;
-  const int64_t total = options.events > 0 ? options.events : static_cast<int64_t>(options.seconds * options.rate);
+  const int64_t total =
+      options.events > 0 ? options.events : static_cast<int64_t>(options.seconds * options.rate);
   net::io_context setter_ioc;
   const auto start = Clock::now();
   shared.steady_from_us.store(NowUs() + static_cast<int64_t>(options.warmup_seconds * 1e6));
   bool setter_failed = false;
-  net::co_spawn(setter_ioc,
-                RunSetter(endpoint, options.target, 0, options, Clock::time_point::max(), total, options.rate, setter),
-                [&setter_failed](std::exception_ptr e) { setter_failed = static_cast<bool>(e); });
+  net::co_spawn(
+      setter_ioc,
+      RunSetter(endpoint, options.target, 0, options, Clock::time_point::max(), total, options.rate, setter),
+      [&setter_failed](std::exception_ptr e) { setter_failed = static_cast<bool>(e); });
   setter_ioc.run();
   const double write_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   shared.target_seq.store(setter.last_seq, std::memory_order_release);
   // A subscriber stops once it has the last acked event; those that never
   // get it are stopped at the drain deadline.
-  const auto drain_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.drain_seconds));
+  const auto drain_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(options.drain_seconds));
   auto all_done = [&] {
     for (const auto& s : states) {
       if (!s.closed.load() && s.last.load(std::memory_order_relaxed) < setter.last_seq) return false;
     }
     return true;
   };
-  while (!all_done() && Clock::now() < drain_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (!all_done() && Clock::now() < drain_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   runners.Join();
   Histogram all;
@@ -615,7 +631,8 @@ int RunFanout(const Options& options) {
     gaps += s.gaps;
     duplicates += s.duplicates;
     if (s.closed) ++closed;
-    if (s.last < setter.last_seq || s.first > setter.first_seq || s.gaps > 0 || s.duplicates > 0) ++incomplete;
+    if (s.last < setter.last_seq || s.first > setter.first_seq || s.gaps > 0 || s.duplicates > 0)
+      ++incomplete;
   }
   std::printf(
       "fanout: %zu subscribers, %llu events written in %.2f s (%.0f/s, %llu errors)\n"
@@ -634,12 +651,15 @@ int RunFanout(const Options& options) {
     for (size_t i = 0; i < all.timeline_.size(); ++i) {
       const auto& second = all.timeline_[i];
       std::printf("  second %2zu: %8llu events, %8llu over 50 ms, max %7.1f ms\n", i,
-                  static_cast<unsigned long long>(second.count), static_cast<unsigned long long>(second.over_50ms),
-                  second.max / 1000);
+                  static_cast<unsigned long long>(second.count),
+                  static_cast<unsigned long long>(second.over_50ms), second.max / 1000);
     }
   }
   if (!options.check) return 0;
-  return !setter_failed && setter.errors == 0 && incomplete == 0 && static_cast<int64_t>(setter.acked) == total ? 0 : 1;
+  return !setter_failed && setter.errors == 0 && incomplete == 0 &&
+                 static_cast<int64_t>(setter.acked) == total
+             ? 0
+             : 1;
 }
 
 // ---- idle ------------------------------------------------------------------
@@ -668,13 +688,15 @@ int RunIdle(const Options& options) {
   }
   runners.Start();
   if (!WaitConnected(shared, options.subscribers, 60)) {
-    std::fprintf(stderr, "only %d of %d subscribers connected\n", shared.connected.load(), options.subscribers);
+    std::fprintf(stderr, "only %d of %d subscribers connected\n", shared.connected.load(),
+                 options.subscribers);
     return 1;
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(options.hold_seconds));
   const uint64_t after = ServerRssKiB(options.server_pid);
   std::printf("idle: %d subscribers: server RSS %llu KiB -> %llu KiB, %.1f KiB per subscriber\n",
-              options.subscribers, static_cast<unsigned long long>(before), static_cast<unsigned long long>(after),
+              options.subscribers, static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(after),
               (static_cast<double>(after) - static_cast<double>(before)) / options.subscribers);
   runners.Join();
   return 0;
@@ -694,18 +716,22 @@ int main(int argc, char** argv) {
   app.add_option("--window", options.window, "ops in flight per setter")->capture_default_str();
   app.add_option("--value-bytes", options.value_bytes, "bytes of each set's value")->capture_default_str();
   app.add_flag("--with-events", options.with_events, "sets: the setter also receives every event");
-  app.add_option("--subscribers", options.subscribers, "fanout, idle: subscriber connections")->capture_default_str();
+  app.add_option("--subscribers", options.subscribers, "fanout, idle: subscriber connections")
+      ->capture_default_str();
   app.add_option("--rate", options.rate, "fanout: events written per second")->capture_default_str();
   app.add_option("--events", options.events, "fanout: events to write in all (instead of seconds x rate)");
-  app.add_option("--drain-seconds", options.drain_seconds, "fanout: wait for the last event at most this long")
+  app.add_option("--drain-seconds", options.drain_seconds,
+                 "fanout: wait for the last event at most this long")
       ->capture_default_str();
   app.add_flag("--check", options.check, "fanout: exit 1 unless every subscriber got every event in order");
-  app.add_option("--warmup", options.warmup_seconds, "fanout: seconds of events left out of the steady-state latency")
+  app.add_option("--warmup", options.warmup_seconds,
+                 "fanout: seconds of events left out of the steady-state latency")
       ->capture_default_str();
   app.add_flag("--timeline", options.timeline, "fanout: latency per second of the run");
   app.add_option("--threads", options.threads, "fanout: subscriber threads")->capture_default_str();
   app.add_option("--server-pid", options.server_pid, "idle: the ctxd process");
-  app.add_option("--hold", options.hold_seconds, "idle: seconds to wait before measuring")->capture_default_str();
+  app.add_option("--hold", options.hold_seconds, "idle: seconds to wait before measuring")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     if (options.mode == "sets") return RunSets(options);

@@ -52,7 +52,8 @@ void SseSession::Run(const http::request<http::string_body>& request) {
   HttpRequest view;
   view.target = request.target();
   ParsedTarget target;
-  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok()) return Reject(BadRequest(parsed.message()));
+  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok())
+    return Reject(BadRequest(parsed.message()));
   view.query = std::move(target.query);
   auto filter = EventFilter::FromQuery(view);
   if (!filter.ok()) return Reject(ErrorResponse(filter.status()));

@@ -16,8 +16,8 @@
 // Offer/Tick (hub).
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <array>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "server/stream_context.h"
@@ -53,7 +53,7 @@ class SseSession : public Subscriber, public Closable {
   const StreamContext context_;  // a copy: the destructor may run after Streams is gone
   StreamSocket socket_;
   OutputQueue output_;
-  net::steady_timer timer_;  // shutdown grace
+  net::steady_timer timer_;          // shutdown grace
   std::array<char, 512> discard_{};  // what the client sends after the request: ignored
   uint64_t registry_id_ = 0;
   bool counted_ = false;

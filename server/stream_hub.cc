@@ -1,8 +1,8 @@
 #include "server/stream_hub.h"
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 
 #include "engine/event_json.h"
 #include "server/stream_subscriber.h"
@@ -44,7 +44,8 @@ void AppendWsFrameHeader(std::string* out, size_t payload_size) {
     out->push_back(static_cast<char>(payload_size & 0xFF));
   } else {
     out->push_back(static_cast<char>(127));
-    for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((payload_size >> shift) & 0xFF));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out->push_back(static_cast<char>((payload_size >> shift) & 0xFF));
   }
 }
 
@@ -130,8 +131,8 @@ void StreamHub::ScheduleFlush() {
     std::lock_guard lock(pending_mu_);
     subscribers = subscriber_count_;
   }
-  const auto interval =
-      std::min<std::chrono::microseconds>(limits_.coalesce_max, limits_.coalesce_per_subscriber * subscribers);
+  const auto interval = std::min<std::chrono::microseconds>(limits_.coalesce_max,
+                                                            limits_.coalesce_per_subscriber * subscribers);
   const auto due = last_flush_ + interval;
   if (std::chrono::steady_clock::now() >= due) return Flush();
   flush_timer_.expires_at(due);
@@ -195,7 +196,8 @@ void StreamHub::Flush() {
   flushing_ = true;
   parts_left_.store(parts, std::memory_order_relaxed);
   for (size_t part = 1; part < parts; ++part) {
-    net::post(strand_.get_inner_executor(), [this, snapshot, shared, part, parts] { OfferPart(*snapshot, shared, part, parts); });
+    net::post(strand_.get_inner_executor(),
+              [this, snapshot, shared, part, parts] { OfferPart(*snapshot, shared, part, parts); });
   }
   OfferPart(*snapshot, shared, 0, parts);
 }

@@ -26,10 +26,10 @@
 // safe from any thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -53,7 +53,7 @@ enum class StreamFormat { kWebSocket, kSse };
 
 // One committed event; its wire forms are ranges of its batch's buffers.
 struct StreamEvent {
-  engine::Event event;  // what the filters look at
+  engine::Event event;                 // what the filters look at
   size_t ws_begin = 0, ws_size = 0;    // in EventBatch::ws; size 0: not built
   size_t sse_begin = 0, sse_size = 0;  // in EventBatch::sse
 };
@@ -70,7 +70,9 @@ struct EventBatch {
     return format == StreamFormat::kWebSocket ? std::string_view(ws).substr(event.ws_begin, event.ws_size)
                                               : std::string_view(sse).substr(event.sse_begin, event.sse_size);
   }
-  size_t bytes(StreamFormat format) const { return format == StreamFormat::kWebSocket ? ws.size() : sse.size(); }
+  size_t bytes(StreamFormat format) const {
+    return format == StreamFormat::kWebSocket ? ws.size() : sse.size();
+  }
 };
 
 // The wire form of one event for `format` (catch-up, and events flushed
@@ -98,7 +100,8 @@ struct StreamLimits {
 
 class StreamHub {
  public:
-  StreamHub(store::Store& store, Workers& workers, Metrics& metrics, net::io_context& ioc, StreamLimits limits);
+  StreamHub(store::Store& store, Workers& workers, Metrics& metrics, net::io_context& ioc,
+            StreamLimits limits);
   ~StreamHub();
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
@@ -132,8 +135,8 @@ class StreamHub {
   Metrics& metrics_;
   const StreamLimits limits_;
   net::strand<net::io_context::executor_type> strand_;
-  net::steady_timer flush_timer_;  // strand
-  net::steady_timer tick_timer_;   // strand
+  net::steady_timer flush_timer_;                     // strand
+  net::steady_timer tick_timer_;                      // strand
   std::chrono::steady_clock::time_point last_flush_;  // strand
   bool stopped_ = false;                              // strand
   bool flushing_ = false;                             // strand: a flush's offers are under way
@@ -143,7 +146,7 @@ class StreamHub {
   // only pending_mu_.
   std::mutex subscribers_mu_;
   std::vector<std::shared_ptr<Subscriber>> subscribers_;  // guarded by subscribers_mu_
-  size_t formats_[2] = {0, 0};                            // subscribers per format; guarded by subscribers_mu_
+  size_t formats_[2] = {0, 0};  // subscribers per format; guarded by subscribers_mu_
 
   std::mutex pending_mu_;
   std::vector<engine::Event> pending_;  // guarded by pending_mu_

@@ -1,7 +1,6 @@
 #include "server/stream_output.h"
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 
 namespace ctxd::server {
@@ -13,7 +12,8 @@ constexpr size_t kTailCapacity = 64 * 1024;
 }  // namespace
 
 int64_t OutputQueue::NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -110,9 +110,8 @@ void OutputQueue::StartWrite() {
   }
   in_flight_ = Gather();
   writing_ = true;
-  socket_.async_write_some(gather_, [this, owner = std::move(owner)](beast::error_code ec2, size_t n) {
-    OnWrite(ec2, n);
-  });
+  socket_.async_write_some(
+      gather_, [this, owner = std::move(owner)](beast::error_code ec2, size_t n) { OnWrite(ec2, n); });
 }
 
 void OutputQueue::OnWrite(beast::error_code ec, size_t written) {

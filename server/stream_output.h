@@ -82,7 +82,9 @@ class OutputQueue {
   bool sealed() const { return sealed_; }
 
   // Room for more data under the limits (and no failure).
-  bool HasRoom() const { return !failed() && bytes_ < limits_.max_bytes && segments_.size() < limits_.max_buffers; }
+  bool HasRoom() const {
+    return !failed() && bytes_ < limits_.max_bytes && segments_.size() < limits_.max_buffers;
+  }
   size_t bytes() const { return bytes_; }
   bool empty() const { return segments_.empty(); }
   bool failed() const { return static_cast<bool>(error_); }

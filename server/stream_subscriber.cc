@@ -169,17 +169,18 @@ uint64_t Subscriber::Tick(std::chrono::steady_clock::time_point now, uint64_t pu
   const uint64_t next = next_seq();
   const uint64_t lag = published >= next ? published - next + 1 : 0;
   const OutputQueue& out = output();
-  const int64_t now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   const int64_t stalled_since = out.stalled_since_ns();
   const auto& limits = hub_.limits();
   if (stalled_since != 0 &&
-      now_ns - stalled_since > std::chrono::duration_cast<std::chrono::nanoseconds>(limits.stall_timeout).count() &&
+      now_ns - stalled_since >
+          std::chrono::duration_cast<std::chrono::nanoseconds>(limits.stall_timeout).count() &&
       !stall_posted_.exchange(true)) {
     net::post(strand_, [self = shared_from_this()] { self->OnStalled(); });
   }
   if (wants_heartbeat() && stalled_since == 0 &&
-      now_ns - out.last_write_ns() > std::chrono::duration_cast<std::chrono::nanoseconds>(limits.sse_heartbeat).count() &&
+      now_ns - out.last_write_ns() >
+          std::chrono::duration_cast<std::chrono::nanoseconds>(limits.sse_heartbeat).count() &&
       !heartbeat_posted_.exchange(true)) {
     net::post(strand_, [self = shared_from_this()] {
       self->heartbeat_posted_ = false;

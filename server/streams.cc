@@ -24,20 +24,23 @@ Streams::Streams(ServerContext& context, ConnectionRegistry& registry, net::io_c
     : options_(std::move(options)),
       hub_(context.store, context.workers, context.metrics, ioc, options_.hub),
       context_{context, hub_, registry, options_} {
-  context.store.AddCommitListener([this](const std::vector<engine::Event>& events) { hub_.OnCommit(events); });
+  context.store.AddCommitListener(
+      [this](const std::vector<engine::Event>& events) { hub_.OnCommit(events); });
 }
 
 Streams::~Streams() = default;
 
 void Streams::Register(StreamRoutes& routes) {
-  routes.Add("/v1/ws", [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {
-    auto session = std::make_shared<WsSession>(stream.release_socket(), context_);
-    session->Run(std::move(request));
-  });
-  routes.Add("/v1/stream", [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {
-    auto session = std::make_shared<SseSession>(stream.release_socket(), context_);
-    session->Run(request);
-  });
+  routes.Add("/v1/ws",
+             [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {
+               auto session = std::make_shared<WsSession>(stream.release_socket(), context_);
+               session->Run(std::move(request));
+             });
+  routes.Add("/v1/stream",
+             [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {
+               auto session = std::make_shared<SseSession>(stream.release_socket(), context_);
+               session->Run(request);
+             });
   hub_.Start();
 }
 

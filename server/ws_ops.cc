@@ -16,7 +16,8 @@ const HttpRequest kNoHeaders;
 Status ReadId(const Json& message, std::string* id) {
   auto it = message.find("id");
   if (it == message.end() || it->is_null()) return Status::Ok();
-  if (!it->is_string() && !it->is_number()) return Status::InvalidArgument("'id' must be a string or a number");
+  if (!it->is_string() && !it->is_number())
+    return Status::InvalidArgument("'id' must be a string or a number");
   *id = it->dump();
   return Status::Ok();
 }

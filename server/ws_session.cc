@@ -42,7 +42,8 @@ void WsSession::Run(http::request<http::string_body> request) {
   HttpRequest view;
   view.target = request.target();
   ParsedTarget target;
-  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok()) return Reject(BadRequest(parsed.message()));
+  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok())
+    return Reject(BadRequest(parsed.message()));
   view.query = std::move(target.query);
   auto filter = EventFilter::FromQuery(view);
   if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
@@ -56,10 +57,9 @@ void WsSession::Run(http::request<http::string_body> request) {
       [](websocket::response_type& response) { response.set(http::field::server, "ctxd"); }));
   ws_.read_message_max(context_.options.max_message_bytes);
   ws_.auto_fragment(false);  // WsTransport: each of Beast's messages is one write
-  ws_.async_accept(request, [self = self(), filter = std::move(filter).value(),
-                             from = *from](beast::error_code ec) mutable {
-    self->OnAccept(ec, std::move(filter), from);
-  });
+  ws_.async_accept(
+      request, [self = self(), filter = std::move(filter).value(),
+                from = *from](beast::error_code ec) mutable { self->OnAccept(ec, std::move(filter), from); });
 }
 
 void WsSession::Reject(const HttpResponse& response) {
@@ -109,7 +109,8 @@ void WsSession::OnRead(beast::error_code ec) {
     return;
   }
   if (!ws_.got_text()) {
-    PushMessage(RenderWsError("null", Status::InvalidArgument("binary messages are not supported: send JSON text")));
+    PushMessage(
+        RenderWsError("null", Status::InvalidArgument("binary messages are not supported: send JSON text")));
   } else {
     const auto data = read_buffer_.cdata();
     HandleOp(std::string_view(static_cast<const char*>(data.data()), data.size()));
@@ -130,38 +131,42 @@ void WsSession::HandleOp(std::string_view text) {
   ++in_flight_;
   const WsOpKind kind = op->kind;
   const auto submitted = std::chrono::steady_clock::now();
-  context_.server.store.Submit(
-      std::move(op->command), [self = self(), id = std::move(id), kind,
-                               submitted](StatusOr<engine::CommandResult> result) {
-        if (!result.ok()) return self->OnAnswer(WsTextFrame(RenderWsError(id, result.status())));
-        self->context_.server.metrics.ObserveCommitLatency(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
-        self->OnAnswer(WsTextFrame(RenderWsAck(kind, id, *result)));
-      });
+  context_.server.store.Submit(std::move(op->command), [self = self(), id = std::move(id), kind, submitted](
+                                                           StatusOr<engine::CommandResult> result) mutable {
+    if (result.ok()) {
+      self->context_.server.metrics.ObserveCommitLatency(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
+    }
+    self->OnAnswer({std::move(id), kind, std::move(result)});
+  });
 }
 
-// The store's writer thread: one post per burst of answers.
-void WsSession::OnAnswer(std::string frame) {
+// The store's writer thread: only queues the result (rendering happens on
+// the strand), with one post per burst of answers.
+void WsSession::OnAnswer(Answer answer) {
   std::lock_guard lock(answers_mu_);
-  answers_.append(frame);
-  ++answer_count_;
+  answers_.push_back(std::move(answer));
   if (answers_posted_) return;
   answers_posted_ = true;
   net::post(strand_, [self = self()] { self->DrainAnswers(); });
 }
 
 void WsSession::DrainAnswers() {
-  std::string answers;
-  size_t count = 0;
   {
     std::lock_guard lock(answers_mu_);
-    answers.swap(answers_);
-    count = answer_count_;
-    answer_count_ = 0;
+    draining_.swap(answers_);
     answers_posted_ = false;
   }
-  in_flight_ -= count;
-  output().PushData(std::move(answers));
+  std::string frames;
+  for (const Answer& answer : draining_) {
+    const std::string payload = answer.result.ok() ? RenderWsAck(answer.kind, answer.id, *answer.result)
+                                                   : RenderWsError(answer.id, answer.result.status());
+    AppendWsFrameHeader(&frames, payload.size());
+    frames.append(payload);
+  }
+  in_flight_ -= draining_.size();
+  draining_.clear();
+  output().PushData(std::move(frames));
   DoRead();
   MaybeCloseForShutdown();
 }
@@ -213,7 +218,8 @@ void WsSession::CloseWith(websocket::close_code code, std::string reason) {
   closing_ = true;
   End();
   if (read_done_ || !ws_.is_open()) return Finish();
-  ws_.async_close(websocket::close_reason(code, reason), [self = self()](beast::error_code) { self->Finish(); });
+  ws_.async_close(websocket::close_reason(code, reason),
+                  [self = self()](beast::error_code) { self->Finish(); });
 }
 
 void WsSession::Finish() {

@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "server/stream_context.h"
 #include "server/stream_subscriber.h"
@@ -57,7 +58,12 @@ class WsSession : public Subscriber, public Closable {
   void OnRead(beast::error_code ec);
   void HandleOp(std::string_view text);
   void PushMessage(std::string_view payload);
-  void OnAnswer(std::string frame);  // writer thread
+  struct Answer {
+    std::string id;  // JSON text
+    WsOpKind kind;
+    StatusOr<engine::CommandResult> result;
+  };
+  void OnAnswer(Answer answer);  // writer thread
   void DrainAnswers();
   void OnOutputProgress();
   void MaybeCloseForShutdown();
@@ -70,19 +76,19 @@ class WsSession : public Subscriber, public Closable {
   beast::flat_buffer read_buffer_;
   net::steady_timer timer_;  // shutdown grace
   uint64_t registry_id_ = 0;
-  bool counted_ = false;     // in ServerContext::stream_clients
-  size_t in_flight_ = 0;     // ops submitted, answer not yet drained
+  bool counted_ = false;  // in ServerContext::stream_clients
+  size_t in_flight_ = 0;  // ops submitted, answer not yet drained
   bool reading_ = false;
-  bool read_done_ = false;   // the read side failed or the client closed
-  bool closing_ = false;     // our close started
+  bool read_done_ = false;  // the read side failed or the client closed
+  bool closing_ = false;    // our close started
   bool finished_ = false;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point shutdown_deadline_;
 
   std::mutex answers_mu_;
-  std::string answers_;        // framed acks and errors; guarded by answers_mu_
-  size_t answer_count_ = 0;    // guarded by answers_mu_
-  bool answers_posted_ = false;  // guarded by answers_mu_
+  std::vector<Answer> answers_;   // results not yet rendered; guarded by answers_mu_
+  bool answers_posted_ = false;   // guarded by answers_mu_
+  std::vector<Answer> draining_;  // strand: swapped with answers_, keeps its capacity
 };
 
 }  // namespace ctxd::server

@@ -34,7 +34,8 @@ class WsTransport {
  public:
   using executor_type = Strand;
 
-  WsTransport(StreamSocket socket, OutputLimits limits) : socket_(std::move(socket)), output_(socket_, limits) {}
+  WsTransport(StreamSocket socket, OutputLimits limits)
+      : socket_(std::move(socket)), output_(socket_, limits) {}
   WsTransport(const WsTransport&) = delete;
   WsTransport& operator=(const WsTransport&) = delete;
 
