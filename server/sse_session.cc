@@ -39,9 +39,14 @@ SseSession::SseSession(StreamSocket socket, StreamContext& context)
       context_(context),
       socket_(std::move(socket)),
       output_(socket_, context.options.output),
-      timer_(strand_) {}
+      timer_(strand_) {
+  // The connection still counts (ctxd_connections, --max-connections) after
+  // the HTTP session handed it over.
+  context_.server.metrics.ConnectionOpened();
+}
 
 SseSession::~SseSession() {
+  context_.server.metrics.ConnectionClosed();
   if (counted_) --context_.server.stream_clients;
   if (registry_id_ != 0) context_.registry.Remove(registry_id_);
 }

@@ -26,9 +26,14 @@ WsSession::WsSession(StreamSocket socket, StreamContext& context)
     : Subscriber(context.hub, socket.get_executor(), StreamFormat::kWebSocket),
       context_(context),
       ws_(std::move(socket), context.options.output),
-      timer_(strand_) {}
+      timer_(strand_) {
+  // The connection still counts (ctxd_connections, --max-connections) after
+  // the HTTP session handed it over.
+  context_.server.metrics.ConnectionOpened();
+}
 
 WsSession::~WsSession() {
+  context_.server.metrics.ConnectionClosed();
   if (counted_) --context_.server.stream_clients;
   if (registry_id_ != 0) context_.registry.Remove(registry_id_);
 }
