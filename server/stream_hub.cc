@@ -216,23 +216,11 @@ void StreamHub::OfferPart(const std::vector<std::shared_ptr<Subscriber>>& subscr
 }
 
 void StreamHub::Start() {
-  net::post(strand_, [this] {
-    stopped_ = false;
-    Tick();
-  });
-}
-
-void StreamHub::Stop() {
-  net::post(strand_, [this] {
-    stopped_ = true;
-    tick_timer_.cancel();
-    flush_timer_.cancel();
-  });
+  net::post(strand_, [this] { Tick(); });
 }
 
 // Strand, once a second.
 void StreamHub::Tick() {
-  if (stopped_) return;
   const auto now = std::chrono::steady_clock::now();
   const uint64_t published = published_seq();
   uint64_t worst = 0;

@@ -114,9 +114,8 @@ class StreamHub {
   void Remove(const Subscriber* subscriber);
   uint64_t published_seq() const { return published_.load(std::memory_order_acquire); }
 
-  // Starts and stops the tick.
+  // Starts the tick (once; it runs until the io_context stops).
   void Start();
-  void Stop();
 
   store::Store& store() { return store_; }
   Workers& workers() { return workers_; }
@@ -138,7 +137,6 @@ class StreamHub {
   net::steady_timer flush_timer_;                     // strand
   net::steady_timer tick_timer_;                      // strand
   std::chrono::steady_clock::time_point last_flush_;  // strand
-  bool stopped_ = false;                              // strand
   bool flushing_ = false;                             // strand: a flush's offers are under way
   std::atomic<size_t> parts_left_{0};                 // of the flush under way
 

@@ -44,6 +44,4 @@ void Streams::Register(StreamRoutes& routes) {
   hub_.Start();
 }
 
-void Streams::Stop() { hub_.Stop(); }
-
 }  // namespace ctxd::server

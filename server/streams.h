@@ -22,10 +22,9 @@ class Streams {
   Streams(const Streams&) = delete;
   Streams& operator=(const Streams&) = delete;
 
-  // Adds /v1/ws and /v1/stream to `routes` and starts the hub's tick.
+  // Adds /v1/ws and /v1/stream to `routes` and starts the hub's tick
+  // (which runs until the io_context stops).
   void Register(StreamRoutes& routes);
-  // Stops the hub's tick (at shutdown).
-  void Stop();
 
  private:
   const StreamOptions options_;

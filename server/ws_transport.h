@@ -20,7 +20,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/websocket/teardown.hpp>
+#include <boost/beast/core/role.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -111,10 +111,7 @@ class WsTransport {
 
 // Beast's teardown after a close (found by ADL): write what is queued (the
 // close frame among it), then drain and close (WsTransport::DrainAndClose).
-inline void teardown(beast::role_type role, WsTransport& transport, beast::error_code& ec) {
-  beast::websocket::teardown(role, transport.next_layer(), ec);
-}
-
+// Only the asynchronous form: the sessions use no synchronous operation.
 template <class TeardownHandler>
 void async_teardown(beast::role_type, WsTransport& transport, TeardownHandler&& handler) {
   auto shared = std::make_shared<std::decay_t<TeardownHandler>>(std::forward<TeardownHandler>(handler));
