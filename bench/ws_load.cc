@@ -390,6 +390,7 @@ net::awaitable<void> RunSetter(tcp::endpoint endpoint, std::string host, int id,
       continue;
     }
     auto [opcode, message] = co_await client->Next();
+    if (opcode == 8) throw std::runtime_error("the server closed the connection");
     if (opcode != 1 || message.starts_with("{\"op\":\"event\"")) continue;  // --with-events
     const uint64_t ack_id = NumberAfter(message, "\"id\":");
     if (message.find("\"op\":\"ack\"") != std::string_view::npos) {

@@ -20,7 +20,7 @@ struct StreamOptions {
   size_t max_ops_in_flight = 4096;             // per WebSocket; reading pauses beyond it
   // A WebSocket close handshake (or a 1008 to a client that does not read)
   // that does not finish in this time ends the connection.
-  std::chrono::seconds close_timeout{5};
+  std::chrono::seconds close_timeout{3};
   // At shutdown, how long a stream may wait for events already committed.
   std::chrono::milliseconds shutdown_grace{1000};
   OutputLimits output;
