@@ -8,6 +8,7 @@ packages=(
   librocksdb-dev libboost1.81-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-requests python3-websocket python3-socketio
+  chromium  # the dashboard's browser test (tests/server/test_dashboard.py)
 )
 # node and npm for the socket.io-client tests: Debian's nodejs and npm, unless
 # a node with its own npm (e.g. nodesource's nodejs, which conflicts with
