@@ -1,0 +1,657 @@
+"""Socket.IO (Engine.IO 4 / Socket.IO 5) on /socket.io/, against the real ctxd
+binary, with Debian's python3-socketio client: every scenario runs with the
+default transports (polling, then the upgrade) and with websocket only. Raw
+HTTP and WebSocket tests cover the Engine.IO edge cases."""
+
+import json
+import resource
+import socket
+import threading
+import time
+import unittest
+import uuid
+
+import requests
+import socketio
+import websocket
+
+from ctxd_harness import Ctxd
+from socketio_client import WAIT, Recorder, open_packet, sio_event, split_payload
+
+SESSIONS_METRIC = "ctxd_socketio_sessions"
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+def metric(ctxd, name):
+    for line in ctxd.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def wait_for(predicate, timeout=WAIT, interval=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def command(ctxd, session, body):
+    r = ctxd.post("/v1/sessions/%s/commands" % session, json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def is_ts(value):
+    return isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T"
+
+
+class Scenarios:
+    """The client scenarios; subclasses pick the transports."""
+
+    TRANSPORTS = None
+    ctxd = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.stop()
+        cls.ctxd.cleanup()
+
+    def client(self, namespaces=("/",), auth=None):
+        rec = Recorder(self.ctxd.url, self.TRANSPORTS, namespaces, auth).connect()
+        self.addCleanup(rec.disconnect)
+        return rec
+
+    def graph_client(self, session, **auth):
+        auth["session_id"] = session
+        return self.client(("/graph",), auth)
+
+    def check_stamped(self, data):
+        self.assertTrue(is_ts(data.get("timestamp")), data)
+        self.assertIsInstance(data.get("seq"), int, data)
+        self.assertGreater(data["seq"], 0, data)
+
+    # ---- namespace / -----------------------------------------------------
+
+    def test_transport(self):
+        rec = self.client()
+        if self.TRANSPORTS == ["websocket"]:
+            self.assertEqual(rec.transport(), "websocket")
+        else:  # starts with polling, then upgrades
+            self.assertTrue(wait_for(lambda: rec.transport() == "websocket"), rec.transport())
+        key = unique("transport")
+        self.ctxd.put("/v1/context/" + key, json={"value": 1})
+        rec.wait_for("context_updated", lambda d: d.get("key") == key)
+
+    def test_connect_gets_context_snapshot(self):
+        key = unique("snap")
+        self.assertEqual(self.ctxd.put("/v1/context/" + key, json={"value": {"a": [1, 2]}}).status_code, 200)
+        rec = self.client()
+        snap = rec.wait_for("context_snapshot")
+        self.assertEqual(set(snap), {"context", "timestamp", "client_id"})
+        self.assertEqual(snap["context"][key], {"a": [1, 2]})
+        self.assertTrue(is_ts(snap["timestamp"]), snap)
+        self.assertIsInstance(snap["client_id"], str)
+        self.assertTrue(snap["client_id"])
+        self.assertEqual(len(rec.all("context_snapshot")), 1)
+
+    def test_client_stats(self):
+        a = self.client()
+        first = a.wait_for("client_stats")
+        self.assertIsInstance(first["count"], int)
+        self.assertGreaterEqual(first["count"], 1)
+        b = self.client()
+        n = b.wait_for("client_stats")["count"]  # everyone gets the same count
+        self.assertGreaterEqual(n, 2)
+        a.wait_for("client_stats", lambda d: d["count"] == n)
+        b.disconnect()
+        a.wait_for("client_stats", lambda d: d["count"] == n - 1)
+
+    def test_client_register(self):
+        rec = self.client()
+        snap = rec.wait_for("context_snapshot")
+        rec.emit("client_register", {"type": "dashboard", "name": "wall"})
+        conf = rec.wait_for("registration_confirmed")
+        self.assertEqual(conf["type"], "dashboard")
+        self.assertEqual(conf["name"], "wall")
+        self.assertEqual(conf["client_id"], snap["client_id"])
+        self.assertIsInstance(conf["status"], str)
+
+    def test_context_set_round_trip(self):
+        a, b = self.client(), self.client()
+        a.wait_for("context_snapshot")
+        b.wait_for("context_snapshot")
+        key = unique("rt")
+        a.emit("context_set", {"key": key, "value": {"n": 1}, "who": "alice"})
+        conf = a.wait_for("context_set_confirmed", lambda d: d.get("key") == key)
+        self.assertEqual(conf["value"], {"n": 1})
+        self.assertEqual(conf["status"], "success")
+        upd = b.wait_for("context_updated", lambda d: d.get("key") == key)
+        self.assertEqual(upd["value"], {"n": 1})
+        self.assertEqual(upd["who"], "alice")
+        self.assertTrue(is_ts(upd["timestamp"]), upd)
+        # The write is durable and visible to REST once confirmed.
+        self.assertEqual(self.ctxd.get("/v1/context/" + key).json()["value"], {"n": 1})
+        # The sender gets the confirmation, not the update.
+        later = unique("later")
+        self.ctxd.put("/v1/context/" + later, json={"value": 0})
+        a.wait_for("context_updated", lambda d: d.get("key") == later)
+        self.assertEqual([d for d in a.all("context_updated") if d.get("key") == key], [])
+
+    def test_rest_sets_broadcast(self):
+        rec = self.client()
+        rec.wait_for("context_snapshot")
+        k1, k2, k3 = unique("ctx"), unique("v1"), unique("batch")
+        r = self.ctxd.post("/ctx", json={"key": k1, "value": "v", "who": "bob"})
+        self.assertEqual(r.status_code, 200, r.text)
+        upd = rec.wait_for("context_updated", lambda d: d.get("key") == k1)
+        self.assertEqual((upd["value"], upd["who"]), ("v", "bob"))
+        self.assertTrue(is_ts(upd["timestamp"]))
+        r = self.ctxd.put("/v1/context/" + k2, json={"value": [1], "actor": "carol"})
+        self.assertEqual(r.status_code, 200, r.text)
+        upd = rec.wait_for("context_updated", lambda d: d.get("key") == k2)
+        self.assertEqual((upd["value"], upd["who"]), ([1], "carol"))
+        r = self.ctxd.post("/v1/context", json={"set": {k3: True}, "actor": "dave"})
+        self.assertEqual(r.status_code, 200, r.text)
+        upd = rec.wait_for("context_updated", lambda d: d.get("key") == k3)
+        self.assertEqual((upd["value"], upd["who"]), (True, "dave"))
+
+    def test_dump_broadcast(self):
+        rec = self.client()
+        rec.wait_for("context_snapshot")
+        self.ctxd.put("/v1/context/" + unique("d"), json={"value": 1})
+        name = unique("dump")
+        r = self.ctxd.post("/ctx/dump", json={"format": "csv", "filename": name, "who": "erin"})
+        self.assertEqual(r.status_code, 200, r.text)
+        dumped = rec.wait_for("context_dumped", lambda d: name in d.get("filename", ""))
+        self.assertLessEqual({"filename", "format", "who", "key_count", "timestamp"}, set(dumped))
+        self.assertEqual(dumped["format"], "csv")
+        self.assertEqual(dumped["who"], "erin")
+        self.assertEqual(dumped["key_count"], r.json()["key_count"])
+        self.assertTrue(is_ts(dumped["timestamp"]))
+
+    def test_bad_input_gets_error(self):
+        rec = self.client()
+        rec.wait_for("context_snapshot")
+        rec.emit("context_set", {"value": 1})  # no key
+        err = rec.wait_for("error")
+        self.assertIsInstance(err["message"], str)
+        self.assertTrue(err["message"])
+        rec.emit("context_set", "not an object")
+        rec.wait_count(lambda ns, name, d: name == "error", 2)
+        # Still connected and working.
+        key = unique("after-error")
+        rec.emit("context_set", {"key": key, "value": 2})
+        rec.wait_for("context_set_confirmed", lambda d: d.get("key") == key)
+
+    def test_ack(self):
+        rec = self.client()
+        rec.wait_for("context_snapshot")
+        key = unique("ack")
+        # call() raises TimeoutError unless the server acknowledges.
+        rec.call("context_set", {"key": key, "value": 3, "who": "ack"})
+        rec.wait_for("context_set_confirmed", lambda d: d.get("key") == key)
+        rec.call("client_register", {"type": "t", "name": "n"})
+
+    # ---- namespace /graph ------------------------------------------------
+
+    def test_graph_refused_without_session_id(self):
+        rec = Recorder(self.ctxd.url, self.TRANSPORTS, ("/graph",))
+        with self.assertRaises(socketio.exceptions.ConnectionError):
+            rec.connect()
+        rec.disconnect()
+        self.assertEqual(rec.connect_errors, [("/graph", {"message": "Connection rejected by server"})])
+
+    def test_unknown_namespace_refused(self):
+        rec = Recorder(self.ctxd.url, self.TRANSPORTS, ("/nope",))
+        with self.assertRaises(socketio.exceptions.ConnectionError):
+            rec.connect()
+        rec.disconnect()
+        self.assertEqual(rec.connect_errors, [("/nope", {"message": "Invalid namespace"})])
+
+    def test_session_connected_and_disconnected(self):
+        session = unique("s")
+        a = self.graph_client(session)
+        first = a.wait_for("session:connected")
+        self.assertEqual(first["session_id"], session)
+        self.assertEqual(first["client_count"], 1)
+        self.assertTrue(is_ts(first["timestamp"]), first)
+        b = self.graph_client(session)
+        a.wait_for("session:connected", lambda d: d["client_count"] == 2)
+        b.wait_for("session:connected", lambda d: d["client_count"] == 2)
+        command(self.ctxd, session, {"command": "create_node", "type": "t", "name": "n"})
+        clients = {s["id"]: s["clients"] for s in self.ctxd.get("/v1/sessions").json()}
+        self.assertEqual(clients.get(session), 2, clients)
+        b.disconnect()
+        gone = a.wait_for("session:disconnected")
+        self.assertEqual((gone["session_id"], gone["client_count"]), (session, 1))
+        self.assertTrue(is_ts(gone["timestamp"]), gone)
+
+    def test_rooms_isolated(self):
+        s1, s2 = unique("room1"), unique("room2")
+        a, b = self.graph_client(s1), self.graph_client(s2)
+        a.wait_for("session:connected")
+        b.wait_for("session:connected")
+        n1 = command(self.ctxd, s1, {"command": "create_node", "type": "t", "name": "in1"})["result"]["node_id"]
+        n2 = command(self.ctxd, s2, {"command": "create_node", "type": "t", "name": "in2"})["result"]["node_id"]
+        a.wait_for("graph:node-created", lambda d: d["node_id"] == n1)
+        b.wait_for("graph:node-created", lambda d: d["node_id"] == n2)
+        c = self.graph_client(s2)  # s2's session:connected must not reach a
+        b.wait_for("session:connected", lambda d: d["client_count"] == 2)
+        c.disconnect()
+        b.wait_for("session:disconnected")
+        marker = command(self.ctxd, s1, {"command": "create_node", "type": "t", "name": "end"})["result"]["node_id"]
+        a.wait_for("graph:node-created", lambda d: d["node_id"] == marker)
+        for ns, name, data in a.events:
+            self.assertNotIn(n2, json.dumps(data), (name, data))
+            self.assertNotIn(s2, json.dumps(data), (name, data))
+        for ns, name, data in b.events:
+            self.assertNotIn(n1, json.dumps(data), (name, data))
+            self.assertNotIn(marker, json.dumps(data), (name, data))
+
+    def test_every_graph_event_and_field(self):
+        s = unique("fields")
+        rec = self.graph_client(s)
+        rec.wait_for("session:connected")
+
+        def expect(event, seq, fields, **values):
+            data = rec.wait_for(event, lambda d: d.get("seq") == seq and all(d.get(k) == v for k, v in values.items()))
+            self.check_stamped(data)
+            self.assertEqual(set(data), set(fields) | {"timestamp", "seq"}, (event, data))
+            return data
+
+        def executed(answer, command_type, result=True):
+            seq, cid = answer["seq"], answer["command_id"]
+            expect("command:executing", seq, {"command_id", "command_type"}, command_id=cid,
+                   command_type=command_type)
+            fields = {"command_id", "command_type"} | ({"result"} if result else set())
+            data = rec.wait_for("command:executed", lambda d: d.get("command_id") == cid)
+            self.check_stamped(data)
+            self.assertEqual(data["seq"], seq)
+            self.assertEqual(data["command_type"], command_type)
+            self.assertLessEqual(set(data), fields | {"result", "timestamp", "seq"}, data)
+            return data
+
+        a = command(self.ctxd, s, {"command": "create_node", "type": "task", "name": "A"})
+        na = a["result"]["node_id"]
+        expect("graph:node-created", a["seq"], {"node_id", "name", "blueprint_type_id", "parent_id"},
+               node_id=na, name="A", blueprint_type_id="task", parent_id=None)
+        self.assertEqual(executed(a, "create_node")["result"], {"node_id": na})
+
+        b = command(self.ctxd, s, {"command": "create_node", "type": "step", "name": "B", "parent_id": na})
+        nb = b["result"]["node_id"]
+        expect("graph:node-created", b["seq"], {"node_id", "name", "blueprint_type_id", "parent_id"},
+               node_id=nb, name="B", blueprint_type_id="step", parent_id=na)
+        executed(b, "create_node")
+
+        c = command(self.ctxd, s, {"command": "create_node", "type": "step", "name": "C"})
+        nc = c["result"]["node_id"]
+        link = command(self.ctxd, s, {"command": "link", "parent_id": na, "child_id": nc})
+        expect("graph:node-linked", link["seq"], {"parent_id", "child_id"}, parent_id=na, child_id=nc)
+        executed(link, "link", result=False)
+        unlink = command(self.ctxd, s, {"command": "unlink", "parent_id": na, "child_id": nc})
+        expect("graph:node-unlinked", unlink["seq"], {"parent_id", "child_id"}, parent_id=na, child_id=nc)
+        executed(unlink, "unlink", result=False)
+
+        p1 = command(self.ctxd, s, {"command": "set_property", "node_id": na, "property": "color", "value": "red"})
+        expect("graph:property-changed", p1["seq"], {"node_id", "property_id", "old_value", "new_value"},
+               node_id=na, property_id="color", old_value=None, new_value="red")
+        executed(p1, "set_property", result=False)
+        p2 = command(self.ctxd, s, {"command": "set_property", "node_id": na, "property": "color",
+                                     "value": {"rgb": [1, 2, 3]}})
+        expect("graph:property-changed", p2["seq"], {"node_id", "property_id", "old_value", "new_value"},
+               node_id=na, property_id="color", old_value="red", new_value={"rgb": [1, 2, 3]})
+
+        undo = self.ctxd.post("/v1/sessions/%s/undo" % s, json={})
+        self.assertEqual(undo.status_code, 200, undo.text)
+        useq = undo.json()["seq"]
+        expect("command:undo", useq, {"command_id"}, command_id=p2["command_id"])
+        expect("graph:property-changed", useq, {"node_id", "property_id", "old_value", "new_value"},
+               node_id=na, property_id="color", old_value={"rgb": [1, 2, 3]}, new_value="red")
+        redo = self.ctxd.post("/v1/sessions/%s/redo" % s, json={})
+        self.assertEqual(redo.status_code, 200, redo.text)
+        rseq = redo.json()["seq"]
+        expect("command:redo", rseq, {"command_id"}, command_id=p2["command_id"])
+        expect("graph:property-changed", rseq, {"node_id", "property_id", "old_value", "new_value"},
+               node_id=na, property_id="color", old_value="red", new_value={"rgb": [1, 2, 3]})
+
+        pd = command(self.ctxd, s, {"command": "delete_property", "node_id": na, "property": "color"})
+        expect("graph:property-deleted", pd["seq"], {"node_id", "property_id"}, node_id=na, property_id="color")
+        executed(pd, "delete_property", result=False)
+
+        save = self.ctxd.post("/v1/sessions/%s/saves" % s, json={"name": "v1"})
+        self.assertEqual(save.status_code, 200, save.text)
+        saved = rec.wait_for("project:saved", lambda d: d.get("project_id") == "v1")
+        self.check_stamped(saved)
+        self.assertEqual(set(saved), {"project_id", "timestamp", "seq"})
+
+        dn = command(self.ctxd, s, {"command": "delete_node", "node_id": nc})
+        expect("graph:node-deleted", dn["seq"], {"node_id"}, node_id=nc)
+        executed(dn, "delete_node", result=False)
+
+        restore = self.ctxd.post("/v1/sessions/%s/restore" % s, json={"name": "v1"})
+        self.assertEqual(restore.status_code, 200, restore.text)
+        rs = restore.json()["seq"]
+        loaded = expect("project:loaded", rs, {"project_id", "graph"}, project_id="v1")
+        graph = self.ctxd.get("/v1/sessions/%s/graph" % s).json()
+        self.assertEqual(loaded["graph"], graph)
+        self.assertIn(nc, [n["id"] for n in loaded["graph"]["nodes"]])
+        rec.wait_for("graph:node-created", lambda d: d.get("node_id") == nc and d.get("seq") == rs)
+
+        restore = self.ctxd.post("/v1/sessions/%s/restore" % s, json={"seq": a["seq"]})
+        self.assertEqual(restore.status_code, 200, restore.text)
+        rs2 = restore.json()["seq"]
+        loaded = expect("project:loaded", rs2, {"project_id", "graph"}, project_id="seq:%d" % a["seq"])
+        self.assertEqual([n["id"] for n in loaded["graph"]["nodes"]], [na])
+
+        # A refused command appends nothing but is announced.
+        missing = str(uuid.uuid4())
+        cid = str(uuid.uuid4())
+        r = self.ctxd.post("/v1/sessions/%s/commands" % s, json={"command": "delete_node", "node_id": missing,
+                                                                 "command_id": cid})
+        self.assertEqual(r.status_code, 404, r.text)
+        failed = rec.wait_for("command:failed", lambda d: d.get("command_id") == cid)
+        self.assertEqual(failed["command_type"], "delete_node")
+        self.assertTrue(failed["error"])
+        self.assertTrue(is_ts(failed["timestamp"]), failed)
+        self.assertLessEqual(set(failed), {"command_id", "command_type", "error", "timestamp", "seq"}, failed)
+
+        # The old REST path feeds the same room.
+        r = self.ctxd.post("/api/v1/commands/execute", headers={"X-Session-ID": s},
+                           json={"command": "create_node", "type": "old", "name": "legacy"})
+        self.assertEqual(r.status_code, 200, r.text)
+        rec.wait_for("graph:node-created", lambda d: d.get("name") == "legacy" and d.get("seq") == r.json()["seq"])
+
+        # Seqs never go backwards within the room.
+        seqs = [d["seq"] for ns, name, d in rec.events if isinstance(d, dict) and name.split(":")[0] in
+                ("graph", "command", "project") and "seq" in d and name != "command:failed"]
+        self.assertEqual(seqs, sorted(seqs))
+
+    def test_from_seq_replays_exactly_the_missed_events(self):
+        def logged(rec):
+            return [(name, d["seq"], {k: v for k, v in d.items() if k != "timestamp"})
+                    for ns, name, d in rec.events
+                    if isinstance(d, dict) and "seq" in d and name.split(":")[0] in ("graph", "command", "project")]
+
+        s, other = unique("resume"), unique("other")
+        witness = self.graph_client(s)  # stays connected: the reference
+        witness.wait_for("session:connected")
+        first = command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "before"})
+        a = self.graph_client(s)
+        a.wait_for("session:connected")
+        mine = command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "seen"})
+        a.wait_for("command:executed", lambda d: d["command_id"] == mine["command_id"])
+        last_seen = max(e[1] for e in logged(a))
+        a.disconnect()
+        missed = []
+        for i in range(5):
+            missed.append(command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "m%d" % i}))
+            command(self.ctxd, other, {"command": "create_node", "type": "t", "name": "x%d" % i})
+        witness.wait_for("command:executed", lambda d: d["command_id"] == missed[-1]["command_id"])
+
+        back = self.graph_client(s, from_seq=last_seen + 1)
+        back.wait_for("command:executed", lambda d: d["command_id"] == missed[-1]["command_id"])
+        live = command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "live"})
+        back.wait_for("command:executed", lambda d: d["command_id"] == live["command_id"])
+        witness.wait_for("command:executed", lambda d: d["command_id"] == live["command_id"])
+
+        got = logged(back)
+        want = [e for e in logged(witness) if e[1] > last_seen]
+        self.assertEqual(got, want)
+        self.assertEqual({e[1] for e in got}, {m["seq"] for m in missed} | {live["seq"]})
+        self.assertNotIn(first["seq"], {e[1] for e in got})
+
+    def test_200_clients_get_every_event(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+        s = unique("crowd")
+        clients = []
+        for _ in range(200):
+            clients.append(self.graph_client(s))
+        clients[-1].wait_for("session:connected", lambda d: d["client_count"] == 200)
+        ids = []
+        for i in range(20):
+            ids.append(command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "e%d" % i})
+                       ["result"]["node_id"])
+        for rec in clients:
+            got = rec.wait_count(lambda ns, name, d: name == "graph:node-created", 20, timeout=60)
+            self.assertEqual([d["node_id"] for ns, name, d in got], ids)
+
+
+class PythonDefaultTransports(Scenarios, unittest.TestCase):
+    TRANSPORTS = None
+
+
+class PythonWebsocketOnly(Scenarios, unittest.TestCase):
+    TRANSPORTS = ["websocket"]
+
+
+# ---- raw Engine.IO ---------------------------------------------------------
+
+
+class RawEngineIO(unittest.TestCase):
+    """Engine.IO edge cases with python-requests and a raw WebSocket."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+        cls.base = cls.ctxd.url + "/socket.io/"
+        cls.ws_base = "ws://%s:%d/socket.io/" % (cls.ctxd.host, cls.ctxd.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.stop()
+        cls.ctxd.cleanup()
+
+    def handshake(self, query="EIO=4&transport=polling"):
+        r = requests.get(self.base + "?" + query, timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        return open_packet(r.text)["sid"]
+
+    def poll(self, sid, timeout=40):
+        r = requests.get(self.base + "?EIO=4&transport=polling&sid=" + sid, timeout=timeout)
+        self.assertEqual(r.status_code, 200, r.text)
+        return split_payload(r.text)
+
+    def post(self, sid, packets):
+        return requests.post(self.base + "?EIO=4&transport=polling&sid=" + sid,
+                             data="\x1e".join(packets).encode(), timeout=10)
+
+    def poll_until(self, sid, predicate, limit=10):
+        packets = []
+        for _ in range(limit):
+            packets += self.poll(sid)
+            if predicate(packets):
+                return packets
+        self.fail("not found in %s" % packets)
+
+    def test_handshake(self):
+        r = requests.get(self.base + "?transport=polling&t=Nx1&b64=1&EIO=4&foo=bar", timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertTrue(r.headers["Content-Type"].startswith("text/plain"), r.headers)
+        opened = open_packet(r.text)
+        self.assertEqual(opened["upgrades"], ["websocket"])
+        self.assertEqual(opened["pingInterval"], 25000)
+        self.assertEqual(opened["pingTimeout"], 20000)
+        self.assertEqual(opened["maxPayload"], 1000000)
+        self.assertTrue(opened["sid"])
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket", timeout=10)
+        opened = open_packet(ws.recv())
+        self.assertEqual(opened["upgrades"], [])
+        ws.close()
+
+    def test_bad_requests_get_400(self):
+        for query in ("EIO=3&transport=polling", "EIO=5&transport=polling", "transport=polling",
+                      "EIO=4&transport=carrier-pigeon", "EIO=4&transport=polling&sid=nosuchsid"):
+            r = requests.get(self.base + "?" + query, timeout=10)
+            self.assertEqual(r.status_code, 400, query)
+        r = requests.post(self.base + "?EIO=4&transport=polling&sid=nosuchsid", data=b"40", timeout=10)
+        self.assertEqual(r.status_code, 400)
+        with self.assertRaises(websocket.WebSocketBadStatusException):
+            websocket.create_connection(self.ws_base + "?EIO=3&transport=websocket", timeout=10)
+        self.assertEqual(self.ctxd.get("/healthz").status_code, 200)
+
+    def test_post_joined_packets_then_poll(self):
+        sid = self.handshake()
+        r = self.post(sid, ["40", '42["client_register",{"type":"raw","name":"r1"}]'])
+        self.assertEqual((r.status_code, r.text), (200, "ok"))
+        packets = self.poll_until(sid, lambda p: any("registration_confirmed" in x for x in p))
+        connect = [p for p in packets if p.startswith("40")]
+        self.assertEqual(len(connect), 1, packets)
+        socket_sid = json.loads(connect[0][2:])["sid"]
+        self.assertTrue(socket_sid)
+        self.assertNotEqual(socket_sid, sid)
+        names = [sio_event(p)[2][0] for p in packets if sio_event(p)]
+        self.assertIn("context_snapshot", names)
+        self.assertLess(names.index("context_snapshot"), names.index("registration_confirmed"))
+
+    def test_raw_namespaces_and_ack(self):
+        sid = self.handshake()
+        self.post(sid, ["40/nope,", "40/graph", '40/graph,{"session_id":"raw-ns"}', "40",
+                        '427["client_register",{"type":"raw","name":"ack"}]'])
+        packets = self.poll_until(sid, lambda p: any(x.startswith("437") for x in p) and
+                                  any(x.startswith("40/graph,{") for x in p))
+        self.assertIn('44/nope,{"message":"Invalid namespace"}', packets)
+        self.assertIn('44/graph,{"message":"Connection rejected by server"}', packets)
+        ack = [p for p in packets if p.startswith("437")][0]
+        self.assertIsInstance(json.loads(ack[3:]), list)
+        graph = [p for p in packets if p.startswith("40/graph,{")][0]
+        self.assertTrue(json.loads(graph[len("40/graph,"):])["sid"])
+
+    def test_concurrent_get_is_refused(self):
+        sid = self.handshake()
+        parked = {}
+
+        def park():
+            r = requests.get(self.base + "?EIO=4&transport=polling&sid=" + sid, timeout=40)
+            parked["status"], parked["body"] = r.status_code, r.text
+
+        t = threading.Thread(target=park)
+        t.start()
+        time.sleep(0.5)  # let the first GET park
+        r = requests.get(self.base + "?EIO=4&transport=polling&sid=" + sid, timeout=10)
+        self.assertEqual(r.status_code, 400)
+        self.post(sid, ["40"])  # wakes the parked GET if the session survived
+        t.join(40)
+        self.assertFalse(t.is_alive())
+        self.assertIn(parked["status"], (200, 400))
+
+    def test_upgrade_from_polling(self):
+        sid = self.handshake()
+        self.assertEqual(self.post(sid, ["40"]).text, "ok")
+        self.poll_until(sid, lambda p: any(x.startswith("40{") for x in p))
+        parked = {}
+        t = threading.Thread(target=lambda: parked.setdefault("packets", self.poll(sid)))
+        t.start()
+        time.sleep(0.3)
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket&sid=" + sid, timeout=10)
+        ws.send("2probe")
+        self.assertEqual(ws.recv(), "3probe")
+        t.join(10)
+        self.assertEqual(parked.get("packets"), ["6"])
+        ws.send("5")
+        key = unique("up")
+        self.ctxd.post("/ctx", json={"key": key, "value": 1, "who": "w"})
+        while True:
+            event = sio_event(ws.recv())
+            if event and event[2][0] == "context_updated" and event[2][1]["key"] == key:
+                break
+        # Polling is over for this session.
+        r = requests.get(self.base + "?EIO=4&transport=polling&sid=" + sid, timeout=10)
+        self.assertEqual(r.status_code, 400)
+        ws.close()
+
+    def test_ping_pong_over_websocket(self):
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket", timeout=40)
+        opened = open_packet(ws.recv())
+        start = time.monotonic()
+        ws.send("40")
+        seen = []
+        while True:
+            packet = ws.recv()
+            seen.append(packet)
+            if packet == "2":
+                break
+        waited = time.monotonic() - start
+        # The server pings at pingInterval (25 s); wide bounds, it is a timer.
+        self.assertGreater(waited, opened["pingInterval"] / 1000 * 0.5, seen)
+        self.assertLess(waited, opened["pingInterval"] / 1000 + 10, seen)
+        ws.send("3")
+        ws.send('42["client_register",{"type":"p","name":"p"}]')
+        while not (sio_event(packet := ws.recv()) and "registration_confirmed" in packet):
+            pass
+        ws.close()
+
+    def test_vanished_clients_are_cleaned_up(self):
+        """Sessions that vanish mid-poll, mid-upgrade or stop answering pings
+        are closed after pingInterval + pingTimeout; a closed WebSocket at once.
+        Its own ctxd, so that no other test's session is counted."""
+        self.ctxd = Ctxd().start()
+        self.addCleanup(self.ctxd.cleanup)
+        self.addCleanup(self.ctxd.stop)
+        self.base = self.ctxd.url + "/socket.io/"
+        self.ws_base = "ws://%s:%d/socket.io/" % (self.ctxd.host, self.ctxd.port)
+        self.assertEqual(metric(self.ctxd, SESSIONS_METRIC), 0, "no %s in /metrics" % SESSIONS_METRIC)
+
+        # A clean WebSocket close ends its session promptly.
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket", timeout=10)
+        ws.recv()
+        self.assertEqual(metric(self.ctxd, SESSIONS_METRIC), 1)
+        ws.close()
+        self.assertTrue(wait_for(lambda: metric(self.ctxd, SESSIONS_METRIC) == 0, 10))
+
+        # Mid-poll: a parked GET whose connection is cut.
+        sid = self.handshake()
+        raw = socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10)
+        raw.sendall(("GET /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n\r\n" % sid).encode())
+        time.sleep(0.3)
+        raw.close()
+        # Mid-upgrade: probe answered, then the WebSocket is dropped without `5`.
+        sid2 = self.handshake()
+        up = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket&sid=" + sid2, timeout=10)
+        up.send("2probe")
+        self.assertEqual(up.recv(), "3probe")
+        up.sock.close()
+        # A WebSocket client that never answers a ping.
+        mute = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket", timeout=60)
+        mute.recv()
+        self.assertEqual(metric(self.ctxd, SESSIONS_METRIC), 3)
+        start = time.monotonic()
+        closed = False
+        try:
+            while time.monotonic() - start < 60:
+                opcode, data = mute.recv_data(control_frame=True)
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    closed = True
+                    break
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            closed = True
+        self.assertTrue(closed, "the server kept a client that never answered pings")
+        self.assertGreater(time.monotonic() - start, 25 * 0.5)
+        self.assertTrue(wait_for(lambda: metric(self.ctxd, SESSIONS_METRIC) == 0, 30),
+                        metric(self.ctxd, SESSIONS_METRIC))
+        # The dropped polling sessions are gone for the clients too.
+        for gone in (sid, sid2):
+            r = requests.get(self.base + "?EIO=4&transport=polling&sid=" + gone, timeout=10)
+            self.assertEqual(r.status_code, 400)
+
+    def test_oversize_post_refused(self):
+        sid = self.handshake()
+        r = requests.post(self.base + "?EIO=4&transport=polling&sid=" + sid,
+                          data=b'42["context_set",{"key":"big","value":"' + b"x" * 1100000 + b'"}]', timeout=30)
+        self.assertGreaterEqual(r.status_code, 400)
+        self.assertLess(r.status_code, 500)
+        self.assertEqual(self.ctxd.get("/healthz").status_code, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
