@@ -9,6 +9,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "server/access_tokens.h"
 #include "server/responses.h"
 
 namespace ctxd::server {
@@ -165,6 +166,12 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   slot.keep_alive = message.keep_alive();
   slot.start = request_start_;
   if (!slot.keep_alive) closing_ = true;
+  slot.head = message.method() == http::verb::head;
+  if (auto refusal = CheckAccess(message)) {
+    slot.ready = true;
+    slot.response = std::move(*refusal);
+    return MaybeWrite();
+  }
   if (const StreamHandoff* handoff = shared_.stream_routes.Find(PathOf(message.target()))) {
     closing_ = true;
     slot.handoff = handoff;
@@ -177,7 +184,6 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   request.headers.reserve(8);
   for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
   request.body = std::move(message.body());
-  slot.head = request.method == Method::kHead;
   slot.write =
       request.method != Method::kGet && request.method != Method::kHead && request.method != Method::kOptions;
   if (!CanDispatch(queue_.size() - 1)) {
@@ -185,6 +191,17 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
     return;
   }
   Route(slot.id, std::move(request));
+}
+
+std::optional<HttpResponse> HttpSession::CheckAccess(const http::request<http::string_body>& message) const {
+  if (shared_.access_tokens == nullptr) return std::nullopt;
+  const auto authorization = message.find(http::field::authorization);
+  const std::string token = RequestToken(
+      authorization == message.end() ? std::nullopt : std::optional<std::string_view>(authorization->value()),
+      message.target());
+  const auto verb = message.method();
+  const bool write = verb != http::verb::get && verb != http::verb::head && verb != http::verb::options;
+  return Authorize(*shared_.access_tokens, PathOf(message.target()), write, token);
 }
 
 bool HttpSession::CanDispatch(size_t index) const {

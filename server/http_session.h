@@ -31,6 +31,7 @@
 
 namespace ctxd::server {
 
+class AccessTokens;
 class HttpSession;
 
 // Hands responses produced off the I/O threads (by the store's writer thread,
@@ -67,6 +68,7 @@ struct HttpSessionShared {
   ConnectionRegistry& registry;
   DeliveryQueue& deliveries;
   net::io_context& ioc;
+  const AccessTokens* access_tokens;  // null: no --auth-file
 };
 
 class HttpSession : public ResponseSink, public Closable, public std::enable_shared_from_this<HttpSession> {
@@ -104,6 +106,9 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void OnRead(beast::error_code ec);
   void OnReadError(beast::error_code ec);
   void Dispatch(http::request<http::string_body> message);
+  // The 401/403 answer when --auth-file is on and the request's token may
+  // not make it.
+  std::optional<HttpResponse> CheckAccess(const http::request<http::string_body>& message) const;
   bool CanDispatch(size_t index) const;
   void DispatchDeferred();
   void Route(uint64_t id, HttpRequest request);

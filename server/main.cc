@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 
+#include "server/access_tokens.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -95,7 +97,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--snapshot-every", flags.snapshot_every, "snapshot every N events")->capture_default_str();
   app.add_option("--dump-dir", flags.dump_dir, "directory for dumps");
-  app.add_option("--auth-file", flags.auth_file, "tokens file (not supported yet)");
+  app.add_option("--auth-file", flags.auth_file,
+                 "access tokens, one 'TOKEN read|write [LABEL]' a line; requests then need "
+                 "'Authorization: Bearer TOKEN'");
   auto* cert = app.add_option("--tls-cert", flags.tls_cert, "TLS certificate (not supported yet)");
   auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (not supported yet)");
   cert->needs(key);
@@ -129,9 +133,18 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (!flags.auth_file.empty() || !flags.tls_cert.empty()) {
-    std::cerr << "ctxd: --auth-file and --tls-cert/--tls-key are not supported yet\n";
+  if (!flags.tls_cert.empty()) {
+    std::cerr << "ctxd: --tls-cert/--tls-key are not supported yet: put a TLS proxy in front\n";
     return 2;
+  }
+  std::optional<ctxd::server::AccessTokens> access_tokens;
+  if (!flags.auth_file.empty()) {
+    auto loaded = ctxd::server::AccessTokens::Load(flags.auth_file);
+    if (!loaded.ok()) {
+      std::cerr << "ctxd: --auth-file: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    access_tokens = std::move(*loaded);
   }
   ctxd::server::ServerOptions options;
   if (!SplitListen(flags.listen.empty() ? DefaultListen() : flags.listen, &options.host, &options.port)) {
@@ -147,6 +160,7 @@ int main(int argc, char** argv) {
   options.stream_stall_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(flags.stream_stall_timeout * 1000));
   options.sse_heartbeat = std::chrono::seconds(flags.sse_heartbeat);
+  if (access_tokens) options.access_tokens = &*access_tokens;
   options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
 
   ctxd::store::StoreOptions store_options;

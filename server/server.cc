@@ -26,7 +26,7 @@ struct Server::Impl {
         context(store, metrics, options.worker_threads, options.dump_dir),
         router(context),
         deliveries(ioc),
-        shared{router, metrics, limits, stream_routes, registry, deliveries, ioc},
+        shared{router, metrics, limits, stream_routes, registry, deliveries, ioc, options.access_tokens},
         ioc(static_cast<int>(options.io_threads)),
         signals(ioc, SIGINT, SIGTERM) {
     limits.body_limit = options.body_limit;
@@ -34,6 +34,7 @@ struct Server::Impl {
     limits.max_connections = options.max_connections;
     limits.idle_timeout = options.idle_timeout;
     limits.request_timeout = options.request_timeout;
+    context.access_tokens = options.access_tokens;
   }
 
   void WaitForStop();

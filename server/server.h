@@ -20,6 +20,7 @@
 
 namespace ctxd::server {
 
+class AccessTokens;
 class ServerContext;
 class StreamRoutes;
 class ConnectionRegistry;
@@ -40,6 +41,9 @@ struct ServerOptions {
   // for this long is closed; SSE comment heartbeat interval.
   std::chrono::milliseconds stream_stall_timeout{10000};
   std::chrono::seconds sse_heartbeat{15};
+  // --auth-file: every request but /healthz and /readyz needs a token; null:
+  // open. Not owned; outlives the server.
+  const AccessTokens* access_tokens = nullptr;
 };
 
 class Server {

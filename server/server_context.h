@@ -22,6 +22,8 @@
 
 namespace ctxd::server {
 
+class AccessTokens;
+
 class ServerContext {
  public:
   ServerContext(store::Store& store, Metrics& metrics, size_t worker_threads, const std::string& dump_dir)
@@ -49,6 +51,11 @@ class ServerContext {
   // Clients in a session's room (GET /v1/sessions "clients"); set by the
   // Socket.IO code, 0 until then. Constant once the server runs.
   std::function<int64_t(const std::string& session)> session_clients;
+  // --auth-file: the tokens, or null when the server is open. The HTTP
+  // session checks every request; the stream code checks the writes a
+  // stream carries (WebSocket ops, Socket.IO events). Constant once the
+  // server runs.
+  const AccessTokens* access_tokens = nullptr;
 };
 
 }  // namespace ctxd::server

@@ -144,8 +144,12 @@ std::string RenderWsAck(WsOpKind kind, std::string_view id, const engine::Comman
 }
 
 std::string RenderWsError(std::string_view id, const Status& status) {
+  return RenderWsError(id, ErrorResponse(status));
+}
+
+std::string RenderWsError(std::string_view id, const HttpResponse& error) {
   // The REST error body {"error":{...}}, so codes and messages are identical.
-  const std::string body = ErrorResponse(status).body;
+  const std::string& body = error.body;
   std::string out = "{\"op\":\"error\",\"id\":";
   out.append(id);
   out.push_back(',');

@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "engine/command.h"
+#include "server/http_message.h"
 
 namespace ctxd::server {
 
@@ -38,5 +39,8 @@ StatusOr<WsOp> ParseWsOp(std::string_view text, std::string* id);
 // Message payloads (not framed).
 std::string RenderWsAck(WsOpKind kind, std::string_view id, const engine::CommandResult& result);
 std::string RenderWsError(std::string_view id, const Status& status);
+// The same around a REST error answer (ErrorResponse), for codes that no
+// Status carries (FORBIDDEN).
+std::string RenderWsError(std::string_view id, const HttpResponse& error);
 
 }  // namespace ctxd::server

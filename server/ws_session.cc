@@ -6,6 +6,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "server/access_tokens.h"
 #include "server/read_path.h"
 #include "server/responses.h"
 #include "server/target.h"
@@ -54,6 +55,14 @@ void WsSession::Run(http::request<http::string_body> request) {
   if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
   auto from = UintQuery(view, "from", 0);
   if (!from.ok()) return Reject(ErrorResponse(from.status()));
+  if (const AccessTokens* tokens = context_.server.access_tokens) {
+    const auto authorization = request.find(http::field::authorization);
+    const std::string token =
+        RequestToken(authorization == request.end() ? std::nullopt
+                                                    : std::optional<std::string_view>(authorization->value()),
+                     view.target);
+    read_only_ = tokens->Find(token) != Access::kWrite;
+  }
 
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.handshake_timeout = context_.options.close_timeout;  // also bounds the close handshake
@@ -130,6 +139,10 @@ void WsSession::HandleOp(std::string_view text) {
   std::string id;
   auto op = ParseWsOp(text, &id);
   if (!op.ok()) return PushMessage(RenderWsError(id, op.status()));
+  if (read_only_) {
+    return PushMessage(
+        RenderWsError(id, ErrorResponse(403, "FORBIDDEN", "this access token may read but not write")));
+  }
   if (shutting_down_) {
     return PushMessage(RenderWsError(id, Status::Unavailable("the server is shutting down")));
   }

@@ -83,6 +83,7 @@ class WsSession : public Subscriber, public Closable {
   bool closing_ = false;    // our close started
   bool finished_ = false;
   bool shutting_down_ = false;
+  bool read_only_ = false;  // the client's access token may not write (--auth-file)
   std::chrono::steady_clock::time_point shutdown_deadline_;
 
   std::mutex answers_mu_;

@@ -45,9 +45,9 @@ class Recorder:
 
         return handler
 
-    def connect(self):
+    def connect(self, wait_timeout=WAIT):
         self.client.connect(self.url, transports=self.transports, namespaces=self.namespaces,
-                            auth=self.auth, wait_timeout=WAIT)
+                            auth=self.auth, wait_timeout=wait_timeout)
         return self
 
     def disconnect(self):

@@ -29,11 +29,19 @@ class CliTest(unittest.TestCase):
         return subprocess.run([binary(), "--data", self.dir] + list(args), capture_output=True, text=True,
                               timeout=30, env=env)
 
-    def test_unsupported_options_are_refused(self):
-        for args in (["--auth-file", "tokens"], ["--tls-cert", "c.pem", "--tls-key", "k.pem"]):
-            out = self.run_ctxd(*args)
+    def test_tls_is_refused_as_not_supported(self):
+        out = self.run_ctxd("--tls-cert", "c.pem", "--tls-key", "k.pem")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("not supported yet", out.stderr)
+
+    def test_a_missing_or_malformed_auth_file_is_a_usage_error(self):
+        bad = os.path.join(self.dir, "tokens")
+        with open(bad, "w") as f:
+            f.write("# comment\nabc write\nxyz admin\n")
+        for path, message in ((os.path.join(self.dir, "absent"), "cannot read"), (bad, ":3: expected")):
+            out = self.run_ctxd("--auth-file", path)
             self.assertEqual(out.returncode, 2)
-            self.assertIn("not supported yet", out.stderr)
+            self.assertIn(message, out.stderr)
 
     def test_usage_errors_exit_2(self):
         for args in (["--durability", "sometimes"], ["--listen", "nonsense"], ["--listen", "127.0.0.1:99999"],
