@@ -1,13 +1,12 @@
 #include "store/store.h"
 
-#include <algorithm>
-#include <chrono>
-#include <future>
-#include <set>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <future>
 
 #include "engine/engine.h"
 #include "engine/event_codec.h"
@@ -22,26 +21,31 @@ int64_t NowMicros() {
 }
 
 // The index prefixes an event is filed under: each key and node it touches,
-// and its session.
+// and its session; sorted, without duplicates.
 std::vector<std::string> IndexPrefixes(const engine::Event& event) {
-  std::set<std::string> prefixes;
+  std::vector<std::string> prefixes;
+  prefixes.reserve(event.changes.size() + 1);
   for (const auto& change : event.changes) {
     std::visit(
         [&](const auto& c) {
           using T = std::decay_t<decltype(c)>;
           if constexpr (std::is_same_v<T, engine::CtxPut> || std::is_same_v<T, engine::CtxDel>) {
-            prefixes.insert(Store::KeyIndexPrefix(c.key));
+            prefixes.push_back(Store::KeyIndexPrefix(c.key));
           } else if constexpr (std::is_same_v<T, engine::EdgeAdd> || std::is_same_v<T, engine::EdgeRemove>) {
-            prefixes.insert(Store::NodeIndexPrefix(event.session, c.parent));
-            prefixes.insert(Store::NodeIndexPrefix(event.session, c.child));
+            prefixes.push_back(Store::NodeIndexPrefix(event.session, c.parent));
+            prefixes.push_back(Store::NodeIndexPrefix(event.session, c.child));
           } else {
-            prefixes.insert(Store::NodeIndexPrefix(event.session, c.node));
+            prefixes.push_back(Store::NodeIndexPrefix(event.session, c.node));
           }
         },
         change);
   }
-  if (!event.session.empty()) prefixes.insert(Store::SessionIndexPrefix(event.session));
-  return {prefixes.begin(), prefixes.end()};
+  if (!event.session.empty()) prefixes.push_back(Store::SessionIndexPrefix(event.session));
+  if (prefixes.size() > 1) {
+    std::sort(prefixes.begin(), prefixes.end());
+    prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+  }
+  return prefixes;
 }
 
 }  // namespace
@@ -52,6 +56,17 @@ struct Store::Batch {
   std::vector<StatusOr<engine::CommandResult>> results;
   std::vector<engine::Event> events;
   std::vector<log::LogRecord> records;
+
+  // Appends `later`, executed after this batch, so both commit together.
+  void Absorb(Batch&& later) {
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    };
+    append(submissions, later.submissions);
+    append(results, later.results);
+    append(events, later.events);
+    append(records, later.records);
+  }
 };
 
 std::string Store::KeyIndexPrefix(std::string_view key) {
@@ -85,10 +100,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   auto state = snapshots::RebuildState(**log, options.limits);
   if (!state.ok()) return state.status();
-  spdlog::info("recovered {} events in {} ms", state->head_seq,
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                     started)
-                   .count());
+  spdlog::info(
+      "recovered {} events in {} ms", state->head_seq,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+          .count());
   return std::unique_ptr<Store>(new Store(options, std::move(log).value(), std::move(state).value()));
 }
 
@@ -96,6 +111,7 @@ Store::Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, en
     : options_(options), log_(std::move(log)), state_(std::move(state)) {
   durable_seq_.store(state_.head_seq);
   snapshotter_ = std::make_unique<snapshots::Snapshotter>(*log_, options_.limits, options_.snapshots);
+  committer_ = std::thread([this] { CommitLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -109,6 +125,7 @@ void Store::Close() {
     }
     queue_cv_.notify_all();
     writer_.join();
+    committer_.join();
     snapshotter_.reset();
   });
 }
@@ -128,7 +145,8 @@ void Store::Submit(engine::Command command, Completion done) {
 StatusOr<engine::CommandResult> Store::Execute(engine::Command command) {
   std::promise<StatusOr<engine::CommandResult>> promise;
   auto future = promise.get_future();
-  Submit(std::move(command), [&promise](StatusOr<engine::CommandResult> r) { promise.set_value(std::move(r)); });
+  Submit(std::move(command),
+         [&promise](StatusOr<engine::CommandResult> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
@@ -142,53 +160,116 @@ void Store::AddCommitStatsListener(CommitStatsListener fn) {
   stats_listeners_.push_back(std::move(fn));
 }
 
-std::vector<Store::Submission> Store::TakePending() {
+// ---- Writer thread --------------------------------------------------------
+
+void Store::WriterLoop() {
+  while (true) {
+    const size_t room = WaitForRoomToStage();
+    Batch batch;
+    batch.submissions = TakePending(room);
+    if (batch.submissions.empty()) break;  // closing and drained
+    AssignCommandIds(batch);
+    std::lock_guard exec(exec_mu_);
+    ExecuteBatch(batch);
+    StageBatch(std::move(batch));
+  }
+  {
+    std::lock_guard lock(stage_mu_);
+    writer_done_ = true;
+  }
+  stage_cv_.notify_all();
+}
+
+// How many commands the staged batch can still take (it only shrinks while
+// the writer waits: the commit thread empties it).
+size_t Store::WaitForRoomToStage() {
+  std::unique_lock lock(stage_mu_);
+  const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
+  stage_cv_.wait(lock, [&] { return !staged_ || staged_->submissions.size() < max_batch; });
+  return staged_ ? max_batch - staged_->submissions.size() : max_batch;
+}
+
+std::vector<Store::Submission> Store::TakePending(size_t limit) {
   std::unique_lock lock(queue_mu_);
   queue_cv_.wait(lock, [&] { return closing_ || !pending_.empty(); });
   std::vector<Submission> taken;
-  if (pending_.size() <= options_.max_batch) {
+  if (pending_.size() <= limit) {
     taken.swap(pending_);
   } else {
-    auto split = pending_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+    auto split = pending_.begin() + static_cast<std::ptrdiff_t>(limit);
     taken.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(split));
     pending_.erase(pending_.begin(), split);
   }
   return taken;
 }
 
-void Store::WriterLoop() {
-  while (true) {
-    Batch batch;
-    batch.submissions = TakePending();
-    if (batch.submissions.empty()) return;  // closing and drained
-    ExecuteBatch(batch);
-    CommitBatch(batch);
-  }
-}
-
-// Validates and applies each command in order, so later commands of the
-// batch see the effects of earlier ones.
-void Store::ExecuteBatch(Batch& batch) {
-  batch.results.reserve(batch.submissions.size());
-  std::unique_lock lock(state_mu_);
-  // Commit times never go backwards along the log (SeqAtTime relies on it).
-  const int64_t ts = std::max(NowMicros(), state_.head_ts_us);
+void Store::AssignCommandIds(Batch& batch) {
   for (auto& submission : batch.submissions) {
     if (submission.command.command_id.empty()) {
       submission.command.command_id = boost::uuids::to_string(uuid_generator_());
     }
-    auto outcome = engine::Execute(state_, submission.command, ts);
-    if (!outcome.ok()) {
-      batch.results.emplace_back(outcome.status());
-      continue;
-    }
-    batch.results.emplace_back(std::move(outcome->result));
-    if (!outcome->event) continue;
-    log::LogRecord record{outcome->event->seq, {}, IndexPrefixes(*outcome->event)};
-    engine::EncodeEvent(*outcome->event, &record.payload);
-    batch.records.push_back(std::move(record));
-    batch.events.push_back(std::move(*outcome->event));
   }
+}
+
+// Validates and applies each command in order, so later commands of the
+// batch see the effects of earlier ones; then, outside the state lock,
+// encodes the events and their index keys.
+void Store::ExecuteBatch(Batch& batch) {
+  batch.results.reserve(batch.submissions.size());
+  batch.events.reserve(batch.submissions.size());
+  {
+    std::unique_lock lock(state_mu_);
+    // Commit times never go backwards along the log (SeqAtTime relies on it).
+    const int64_t ts = std::max(NowMicros(), state_.head_ts_us);
+    for (auto& submission : batch.submissions) {
+      auto outcome = engine::Execute(state_, submission.command, ts);
+      if (!outcome.ok()) {
+        batch.results.emplace_back(outcome.status());
+        continue;
+      }
+      batch.results.emplace_back(std::move(outcome->result));
+      if (outcome->event) batch.events.push_back(std::move(*outcome->event));
+    }
+  }
+  batch.records.reserve(batch.events.size());
+  for (const engine::Event& event : batch.events) {
+    log::LogRecord& record = batch.records.emplace_back(log::LogRecord{event.seq, {}, IndexPrefixes(event)});
+    engine::EncodeEvent(event, &record.payload);
+  }
+}
+
+// Hands `batch` to the commit thread, behind whatever is staged already.
+void Store::StageBatch(Batch&& batch) {
+  {
+    std::lock_guard lock(stage_mu_);
+    if (staged_) {
+      staged_->Absorb(std::move(batch));
+    } else {
+      staged_ = std::make_unique<Batch>(std::move(batch));
+    }
+  }
+  stage_cv_.notify_all();
+}
+
+// ---- Commit thread --------------------------------------------------------
+
+void Store::CommitLoop() {
+  Batch batch;
+  while (TakeStaged(&batch)) CommitBatch(batch);
+}
+
+// Waits for a staged batch; false once the writer is done and nothing is left.
+bool Store::TakeStaged(Batch* batch) {
+  std::unique_ptr<Batch> taken;
+  {
+    std::unique_lock lock(stage_mu_);
+    stage_cv_.wait(lock, [&] { return staged_ || writer_done_; });
+    if (!staged_) return false;
+    taken = std::move(staged_);
+  }
+  stage_cv_.notify_all();  // room to stage again
+  *batch = std::move(*taken);
+  return true;
 }
 
 void Store::CommitBatch(Batch& batch) {
@@ -198,15 +279,7 @@ void Store::CommitBatch(Batch& batch) {
     const CommitStats stats{batch.records.size(), batch.submissions.size(),
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                             written.ok()};
-    if (!written.ok()) {
-      spdlog::error("commit of {} events failed: {}", batch.records.size(), written.ToString());
-      RecoverAfterFailedWrite();
-      PublishStats(stats);  // after the rollback: whoever read the failed batch can now be told
-      for (auto& submission : batch.submissions) {
-        submission.done(Status::Unavailable("the write failed and nothing was stored: " + written.message()));
-      }
-      return;
-    }
+    if (!written.ok()) return FailBatch(batch, written, stats);
     PublishStats(stats);
     durable_seq_.store(batch.records.back().seq, std::memory_order_release);
     {
@@ -217,6 +290,34 @@ void Store::CommitBatch(Batch& batch) {
   }
   for (size_t i = 0; i < batch.submissions.size(); ++i) {
     batch.submissions[i].done(std::move(batch.results[i]));
+  }
+}
+
+// The write of `batch` failed. The batch staged behind it was executed on
+// the state that included `batch`, so it fails too; the state goes back to
+// the log's.
+void Store::FailBatch(Batch& batch, const Status& written, const CommitStats& stats) {
+  spdlog::error("commit of {} events failed: {}", batch.records.size(), written.ToString());
+  std::unique_ptr<Batch> on_top;
+  {
+    std::lock_guard exec(exec_mu_);  // the writer is between batches
+    {
+      std::lock_guard lock(stage_mu_);
+      on_top = std::move(staged_);
+    }
+    stage_cv_.notify_all();
+    RecoverAfterFailedWrite();
+    PublishStats(stats);  // after the rollback: whoever read the failed batch can now be told
+  }
+  for (auto& submission : batch.submissions) {
+    submission.done(Status::Unavailable("the write failed and nothing was stored: " + written.message()));
+  }
+  if (!on_top) return;
+  for (auto& submission : on_top->submissions) {
+    submission.done(
+        Status::Unavailable("an earlier write failed and this command, executed after it, was not "
+                            "stored: " +
+                            written.message()));
   }
 }
 

@@ -1,25 +1,33 @@
 // Store: ties the layers together. It validates each command against the
 // current state, appends its event durably, applies it and publishes it.
 //
-// Write path (single writer, DESIGN.md "Durability"): Submit() queues a
-// command; one writer thread drains everything queued, executes each command
-// against the state (under the state lock), writes all resulting events and
-// their index entries in ONE synced RocksDB WriteBatch (group commit), then
-// publishes the events and fires the completions. Submissions keep queueing
-// while a batch is being written, so the next batch fills during the fsync.
-// If the write fails, every command of the batch fails with kUnavailable and
-// the state is rebuilt from the log (the engine is deterministic), so it is
-// exactly as before the batch.
+// Write path (single writer, DESIGN.md "Durability"), a two-stage pipeline:
+//  - the writer thread drains everything queued by Submit(), executes each
+//    command against the state (under the state lock), then encodes the
+//    events and their index keys (outside it) and stages the batch;
+//  - the commit thread takes the staged batch, writes all its events and
+//    index entries in ONE synced RocksDB WriteBatch (group commit), then
+//    publishes the events and fires the completions.
+// So the next batch is executed while the previous one's fsync runs; while
+// a write is in progress, newly executed commands join the staged batch.
+// Completions fire only after the write of their batch returned OK, in seq
+// order. If a write fails, every command of that batch AND of the batch
+// staged on top of it fails with kUnavailable, and the state is rebuilt from
+// the log (the engine is deterministic), so it is exactly as before the
+// failed batch; later batches are tried afresh.
 //
 // Reads run under a shared lock on the in-memory state. The writer applies a
 // batch before its fsync returns, so a read may observe events up to
 // state().head_seq, of which only those <= durable_seq() are durable; a
-// caller that must not reveal undurable data waits for durable_seq().
+// caller that must not reveal undurable data waits for durable_seq(), and is
+// told by the commit stats listener (ok = false) when a rollback dropped
+// what it saw.
 //
 // Thread safety: every public method is safe from any thread.
 #pragma once
 
 #include <atomic>
+#include <boost/uuid/random_generator.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,8 +37,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/uuid/random_generator.hpp>
 
 #include "common/status.h"
 #include "engine/command.h"
@@ -52,16 +58,16 @@ struct StoreOptions {
 
 // What one group commit did, for metrics and benchmarks.
 struct CommitStats {
-  size_t events = 0;          // events in the WriteBatch
-  size_t commands = 0;        // commands answered by it (refused and no-op ones included)
-  double write_seconds = 0;   // the RocksDB write, fsync included
+  size_t events = 0;         // events in the WriteBatch
+  size_t commands = 0;       // commands answered by it (refused and no-op ones included)
+  double write_seconds = 0;  // the RocksDB write, fsync included
   bool ok = true;
 };
 
 class Store {
  public:
   using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
-  // Runs on the writer thread after each durable batch, in seq order; must be quick.
+  // Runs on the commit thread after each durable batch, in seq order; must be quick.
   using CommitListener = std::function<void(const std::vector<engine::Event>& events)>;
 
   // Opens the log and recovers the state (newest snapshot + replay).
@@ -71,7 +77,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Queues `command` (a command without command_id gets a generated UUID);
-  // `done` runs on the writer thread once the command is
+  // `done` runs on the store's commit thread once the command is
   // durable (or refused). After Close() it fails with kUnavailable.
   void Submit(engine::Command command, Completion done);
   // Submit and wait.
@@ -90,14 +96,15 @@ class Store {
   // The state after event `seq` (point-in-time reads).
   StatusOr<engine::State> StateAt(uint64_t seq) const;
   // Events of `key` (context) with seq >= from, ascending, at most `limit`.
-  StatusOr<std::vector<engine::Event>> KeyHistory(const std::string& key, uint64_t from, uint64_t limit) const;
+  StatusOr<std::vector<engine::Event>> KeyHistory(const std::string& key, uint64_t from,
+                                                  uint64_t limit) const;
   // Events of node `node` in `session`, ascending.
   StatusOr<std::vector<engine::Event>> NodeHistory(const std::string& session, const std::string& node,
                                                    uint64_t from, uint64_t limit) const;
   StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
 
   void AddCommitListener(CommitListener fn);
-  // Runs on the writer thread after every attempted write; must be quick.
+  // Runs on the commit thread after every attempted write; must be quick.
   // For a failed write it runs after the state was rolled back, so a reader
   // that saw the failed batch (state head > durable_seq) can be told.
   using CommitStatsListener = std::function<void(const CommitStats& stats)>;
@@ -109,7 +116,7 @@ class Store {
   const engine::EngineLimits& limits() const { return options_.limits; }
 
   // Stops accepting commands, commits everything already queued, stops the
-  // writer and the snapshotter. Idempotent.
+  // writer, the commit thread and the snapshotter. Idempotent.
   void Close();
 
   // Index prefixes (docs/event-format.md).
@@ -125,10 +132,18 @@ class Store {
   struct Batch;
 
   Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, engine::State state);
+  // Writer thread.
   void WriterLoop();
-  std::vector<Submission> TakePending();
+  size_t WaitForRoomToStage();
+  std::vector<Submission> TakePending(size_t limit);
+  void AssignCommandIds(Batch& batch);
   void ExecuteBatch(Batch& batch);
+  void StageBatch(Batch&& batch);
+  // Commit thread.
+  void CommitLoop();
+  bool TakeStaged(Batch* batch);
   void CommitBatch(Batch& batch);
+  void FailBatch(Batch& batch, const Status& written, const CommitStats& stats);
   void RecoverAfterFailedWrite();
   void PublishStats(const CommitStats& stats);
   StatusOr<std::vector<engine::Event>> ReadIndexedEvents(const std::string& prefix, uint64_t from,
@@ -150,11 +165,22 @@ class Store {
   std::vector<Submission> pending_;  // guarded by queue_mu_
   bool closing_ = false;             // guarded by queue_mu_
 
+  // Held by the writer while it executes and stages a batch, and by the
+  // commit thread while it rolls back after a failed write: a rollback never
+  // meets a batch that is executed but not staged. Lock order: exec_mu_,
+  // state_mu_, stage_mu_.
+  std::mutex exec_mu_;
+  std::mutex stage_mu_;
+  std::condition_variable stage_cv_;
+  std::unique_ptr<Batch> staged_;  // guarded by stage_mu_: executed, waiting for the commit thread
+  bool writer_done_ = false;       // guarded by stage_mu_
+
   std::mutex listeners_mu_;
-  std::vector<CommitListener> listeners_;               // guarded by listeners_mu_
-  std::vector<CommitStatsListener> stats_listeners_;    // guarded by listeners_mu_
+  std::vector<CommitListener> listeners_;             // guarded by listeners_mu_
+  std::vector<CommitStatsListener> stats_listeners_;  // guarded by listeners_mu_
 
   std::once_flag close_once_;
+  std::thread committer_;
   std::thread writer_;  // started last
 };
 

@@ -23,6 +23,16 @@ rocksdb::IOStatus Injected(State& state, Op op) {
   return rocksdb::IOStatus::IOError("injected");
 }
 
+// Blocks a sync while the test holds syncs.
+void WaitWhileHeld(State& state) {
+  std::unique_lock lock(state.hold_mu);
+  if (!state.hold_syncs) return;
+  ++state.held_syncs;
+  state.hold_cv.notify_all();
+  state.hold_cv.wait(lock, [&] { return !state.hold_syncs; });
+  --state.held_syncs;
+}
+
 class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<State> state)
@@ -51,9 +61,11 @@ class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
     return Guard(Op::kWrite, [&] { return target()->Flush(options, dbg); });
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    WaitWhileHeld(*state_);
     return Guard(Op::kSync, [&] { return target()->Sync(options, dbg); });
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    WaitWhileHeld(*state_);
     return Guard(Op::kSync, [&] { return target()->Fsync(options, dbg); });
   }
   rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& options,
@@ -111,5 +123,18 @@ FaultInjectionEnv::FaultInjectionEnv()
       env_(rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(state_))) {}
 
 FaultInjectionEnv::~FaultInjectionEnv() = default;
+
+void FaultInjectionEnv::SetHoldSyncs(bool hold) {
+  {
+    std::lock_guard lock(state_->hold_mu);
+    state_->hold_syncs = hold;
+  }
+  state_->hold_cv.notify_all();
+}
+
+bool FaultInjectionEnv::WaitForHeldSync(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->hold_mu);
+  return state_->hold_cv.wait_for(lock, timeout, [&] { return state_->held_syncs > 0; });
+}
 
 }  // namespace ctxd::testutil

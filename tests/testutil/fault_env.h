@@ -8,6 +8,9 @@
 // reported durable, the case where a write the caller saw fail can still
 // show up after a restart. Files opened before a flag was set are covered,
 // so an already-open WAL fails too. Reads are never affected.
+// SetHoldSyncs(true) makes every Sync / Fsync wait until SetHoldSyncs(false);
+// the fault flags are checked when it resumes, so a test can hold a write in
+// its fsync, arrange what it wants around it, then decide its outcome.
 //
 // Ownership: the env owns its FileSystem; it must outlive every DB that runs
 // on it. Thread safety: the setters may be called from any thread while
@@ -17,8 +20,11 @@
 #include <rocksdb/env.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 namespace ctxd::testutil {
 
@@ -40,6 +46,9 @@ class FaultInjectionEnv {
   void SetFault(Fault fault) { state_->fault.store(fault); }
   // How many writes have been refused since construction.
   uint64_t failed_writes() const { return state_->failed_writes.load(); }
+  void SetHoldSyncs(bool hold);
+  // Waits (at most `timeout`) until a sync is held; false on timeout.
+  bool WaitForHeldSync(std::chrono::milliseconds timeout);
 
   // Shared by the env's files; outlives them if a DB keeps one open.
   struct State {
@@ -47,6 +56,10 @@ class FaultInjectionEnv {
     std::atomic<bool> fail_syncs{false};
     std::atomic<Fault> fault{Fault::kIOError};
     std::atomic<uint64_t> failed_writes{0};
+    std::mutex hold_mu;
+    std::condition_variable hold_cv;
+    bool hold_syncs = false;  // guarded by hold_mu
+    int held_syncs = 0;       // guarded by hold_mu: syncs waiting now
   };
 
  private:
