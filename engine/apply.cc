@@ -13,16 +13,21 @@ std::string EdgeName(const std::string& parent, const std::string& child) {
   return "edge " + Quote(parent) + " -> " + Quote(child);
 }
 
-// The context holds `expected` for `key` (nullptr: the key is absent).
-Status CheckContext(const State& state, const std::string& key, const std::string* expected) {
-  auto it = state.context.find(key);
-  if (it == state.context.end()) {
+// `entry` (nullptr: the key is absent) holds `expected` (nullptr: absent).
+Status CheckEntry(const std::string& key, const ContextEntry* entry, const std::string* expected) {
+  if (entry == nullptr) {
     if (expected == nullptr) return Status::Ok();
     return Status::Conflict("key " + Quote(key) + " was deleted since");
   }
-  if (expected != nullptr && it->second.value == *expected) return Status::Ok();
+  if (expected != nullptr && entry->value == *expected) return Status::Ok();
   return Status::Conflict("key " + Quote(key) + (expected == nullptr ? " was created" : " was changed") +
-                          " since (now version " + std::to_string(it->second.version) + ")");
+                          " since (now version " + std::to_string(entry->version) + ")");
+}
+
+// The context holds `expected` for `key` (nullptr: the key is absent).
+Status CheckContext(const State& state, const std::string& key, const std::string* expected) {
+  auto it = state.context.find(key);
+  return CheckEntry(key, it == state.context.end() ? nullptr : &it->second, expected);
 }
 
 Status MissingNode(const std::string& node) {
@@ -143,15 +148,36 @@ Status ChangeApplier::Apply(const Change& change) {
   return std::visit([this](const auto& c) { return Do(c); }, change);
 }
 
+Status ChangeApplier::Take(Change& change) {
+  auto* put = std::get_if<CtxPut>(&change);
+  if (put == nullptr) return Apply(change);
+  ContextEntry* entry = nullptr;
+  CTXD_RETURN_IF_ERROR(PutEntry(*put, &entry));
+  entry->value.swap(put->value);
+  return Status::Ok();
+}
+
+// Checks the before-image and updates everything but the value; one lookup.
+Status ChangeApplier::PutEntry(const CtxPut& c, ContextEntry** entry) {
+  auto& context = state_.context;
+  auto it = context.lower_bound(c.key);
+  const bool found = it != context.end() && it->first == c.key;
+  CTXD_RETURN_IF_ERROR(CheckEntry(c.key, found ? &it->second : nullptr, c.old ? &*c.old : nullptr));
+  if (!found) {
+    it = context.emplace_hint(it, c.key, ContextEntry{});
+    it->second.created_seq = seq_;
+  }
+  *entry = &it->second;
+  (*entry)->version = seq_;
+  (*entry)->actor = actor_;
+  (*entry)->ts_us = ts_us_;
+  return Status::Ok();
+}
+
 Status ChangeApplier::Do(const CtxPut& c) {
-  CTXD_RETURN_IF_ERROR(CheckContext(state_, c.key, c.old ? &*c.old : nullptr));
-  auto [it, created] = state_.context.try_emplace(c.key);
-  ContextEntry& entry = it->second;
-  entry.value = c.value;
-  entry.version = seq_;
-  if (created) entry.created_seq = seq_;
-  entry.actor = actor_;
-  entry.ts_us = ts_us_;
+  ContextEntry* entry = nullptr;
+  CTXD_RETURN_IF_ERROR(PutEntry(c, &entry));
+  entry->value = c.value;
   return Status::Ok();
 }
 

@@ -27,8 +27,12 @@ class ChangeApplier {
   // On a failed precondition returns kConflict saying what differs (e.g.
   // "key 'a' was changed since (now version 15)") and changes nothing.
   Status Apply(const Change& change);
+  // The same, but may move the change's value into the state, leaving
+  // `change` unspecified (replay of an event nothing else reads).
+  Status Take(Change& change);
 
  private:
+  Status PutEntry(const CtxPut& c, ContextEntry** entry);
   Status Do(const CtxPut& c);
   Status Do(const CtxDel& c);
   Status Do(const NodeAdd& c);

@@ -115,14 +115,23 @@ StatusOr<Outcome> Execute(State& state, const Command& command, int64_t ts_us) {
   return Outcome{std::move(event), MakeResult(command, state, draft, true)};
 }
 
-Status Apply(State& state, const Event& event) {
+namespace {
+
+// Apply and ApplyTaking: `Event` is const for Apply, mutable for ApplyTaking.
+template <typename E>
+Status ApplyEvent(State& state, E& event, bool take) {
   if (event.seq != state.head_seq + 1) {
     return Status::Corruption("event seq " + std::to_string(event.seq) + " does not follow head seq " +
                               std::to_string(state.head_seq));
   }
   ChangeApplier applier(state, event.session, event.seq, event.actor, event.ts_us);
   for (size_t i = 0; i < event.changes.size(); ++i) {
-    Status status = applier.Apply(event.changes[i]);
+    Status status;
+    if constexpr (std::is_const_v<E>) {
+      status = applier.Apply(event.changes[i]);
+    } else {
+      status = take ? applier.Take(event.changes[i]) : applier.Apply(event.changes[i]);
+    }
     if (!status.ok()) {
       return Status::Corruption("event seq " + std::to_string(event.seq) + " change " + std::to_string(i) +
                                 " (" + ChangeName(event.changes[i]) +
@@ -131,5 +140,12 @@ Status Apply(State& state, const Event& event) {
   }
   return Bookkeep(state, event);
 }
+
+}  // namespace
+
+Status Apply(State& state, const Event& event) { return ApplyEvent(state, event, false); }
+
+// An undoable event's changes go onto the undo stack, so they stay intact.
+Status ApplyTaking(State& state, Event& event) { return ApplyEvent(state, event, !IsUndoable(event)); }
 
 }  // namespace ctxd::engine

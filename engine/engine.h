@@ -31,6 +31,9 @@ StatusOr<Outcome> Execute(State& state, const Command& command, int64_t ts_us);
 // unspecified state, when the event does not fit the state; a log that
 // replays cleanly never does that.
 Status Apply(State& state, const Event& event);
+// The same, but may move values out of `event` into `state` (`event` is then
+// unspecified): replay, which decodes every event into one Event.
+Status ApplyTaking(State& state, Event& event);
 
 // Validation shared with the server: 1-1024 bytes of UTF-8, no control characters.
 Status ValidateKey(std::string_view key);

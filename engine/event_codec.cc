@@ -31,7 +31,7 @@ bool OptionalStr(ByteReader& r, std::optional<std::string>* s) {
     s->reset();
     return true;
   }
-  return r.Str(&s->emplace());
+  return r.Str(s->has_value() ? &**s : &s->emplace());
 }
 
 void EncodeProps(ByteWriter& w, const Props& props) {
@@ -148,10 +148,12 @@ bool DecodeFields(ByteReader& r, PropPut* c) {
 }
 bool DecodeFields(ByteReader& r, PropDel* c) { return r.Str(&c->node) && r.Str(&c->name) && r.Str(&c->old); }
 
-// Emplaces alternative I of the variant and decodes its fields.
+// Decodes the fields of alternative I, reusing the change's strings when it
+// already holds that alternative (every field is overwritten).
 template <size_t I>
 bool DecodeAlternative(ByteReader& r, Change* change) {
-  return DecodeFields(r, &change->emplace<I>());
+  if (change->index() != I) change->emplace<I>();
+  return DecodeFields(r, &std::get<I>(*change));
 }
 
 using DecodeFn = bool (*)(ByteReader&, Change*);
@@ -221,6 +223,12 @@ void EncodeEvent(const Event& event, std::string* out) {
 }
 
 StatusOr<Event> DecodeEvent(std::string_view bytes) {
+  Event event;
+  CTXD_RETURN_IF_ERROR(DecodeEventInto(bytes, &event));
+  return event;
+}
+
+Status DecodeEventInto(std::string_view bytes, Event* event) {
   if (bytes.size() < 1 + kCrcSize) return Status::Corruption("event record too short");
   std::string_view body = bytes.substr(0, bytes.size() - kCrcSize);
   uint32_t stored_crc;
@@ -233,12 +241,11 @@ StatusOr<Event> DecodeEvent(std::string_view bytes) {
                               std::to_string(static_cast<uint8_t>(body[0])));
   }
   ByteReader r(body.substr(1));
-  Event event;
-  if (!DecodeHeader(r, &event) || !DecodeChanges(r, &event.changes)) {
+  if (!DecodeHeader(r, event) || !DecodeChanges(r, &event->changes)) {
     return Status::Corruption("malformed event record");
   }
   if (!r.empty()) return Status::Corruption("trailing bytes after event");
-  return event;
+  return Status::Ok();
 }
 
 }  // namespace ctxd::engine

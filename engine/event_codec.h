@@ -17,6 +17,9 @@ inline constexpr uint8_t kEventFormatVersion = 1;
 void EncodeEvent(const Event& event, std::string* out);
 // kCorruption on a bad checksum, unknown version or malformed bytes.
 StatusOr<Event> DecodeEvent(std::string_view bytes);
+// The same into `event`, reusing its strings and changes (replay decodes
+// every event into one Event). On failure `event` is unspecified.
+Status DecodeEventInto(std::string_view bytes, Event* event);
 
 // Single changes, shared with the snapshot codec.
 void EncodeChange(const Change& change, ByteWriter& w);

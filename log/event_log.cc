@@ -1,22 +1,21 @@
 #include "log/event_log.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/uuid/uuid.hpp>
 #include <boost/uuid/uuid_generators.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <charconv>
 #include <cerrno>
-#include <cstring>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -36,7 +35,7 @@ constexpr char kStoreIdKey[] = "store_id";
 // ReadRange copies events out in chunks and calls the visitor without the DB
 // lock held, so a slow visitor (a network stream) never holds up a reopen or
 // pins RocksDB's memtables and files.
-constexpr size_t kReadChunkEvents = 1024;
+constexpr size_t kReadChunkEvents = 8192;
 constexpr size_t kReadChunkBytes = size_t{4} << 20;
 
 using Access = RocksDb::Access;
@@ -114,10 +113,15 @@ Status CheckContinuesHead(const std::vector<LogRecord>& records, uint64_t head) 
 rocksdb::Status AddRecords(const RocksDb& db, const std::vector<LogRecord>& records,
                            rocksdb::WriteBatch* batch) {
   rocksdb::Status s;
+  std::string key;  // reused: no allocation per key
   for (const LogRecord& record : records) {
-    if (s.ok()) s = batch->Put(db.events(), EventKey(record.seq), record.payload);
+    key.clear();
+    AppendBigEndian64(&key, record.seq);
+    if (s.ok()) s = batch->Put(db.events(), key, record.payload);
     for (const std::string& prefix : record.index_prefixes) {
-      if (s.ok()) s = batch->Put(db.index(), IndexKey(prefix, record.seq), rocksdb::Slice());
+      key.assign(prefix);
+      AppendBigEndian64(&key, record.seq);
+      if (s.ok()) s = batch->Put(db.index(), key, rocksdb::Slice());
     }
   }
   return s;
@@ -153,7 +157,13 @@ struct EventLog::Impl {
   uint64_t DiskSize() const;
 
  private:
-  using Event = std::pair<uint64_t, std::string>;
+  // Events first_seq, first_seq + 1, ...: their payloads back to back in
+  // `bytes`, payload i ending at ends[i]. Reused from chunk to chunk.
+  struct Chunk {
+    uint64_t first_seq = 0;
+    std::string bytes;
+    std::vector<size_t> ends;
+  };
   using BatchBuilder = std::function<rocksdb::Status(const RocksDb&, rocksdb::WriteBatch*)>;
 
   bool secondary() const { return options_.mode == LogOptions::Mode::kSecondary; }
@@ -167,7 +177,7 @@ struct EventLog::Impl {
   // Runs `fn(db)` with the DB held open (shared).
   template <typename R, typename Fn>
   R WithDb(Fn&& fn) const;
-  Status ReadChunk(uint64_t from, uint64_t to, uint64_t max_events, std::vector<Event>* out) const;
+  Status ReadChunk(uint64_t from, uint64_t to, uint64_t max_events, Chunk* out) const;
 
   // Writers hold write_mu_.
   Status WriteLocked(const BatchBuilder& build, bool sync, const std::string& what);
@@ -452,37 +462,44 @@ R EventLog::Impl::WithDb(Fn&& fn) const {
 Status EventLog::Impl::ReadRange(uint64_t from, uint64_t to, uint64_t limit, const EventVisitor& fn) const {
   to = std::min(to, head_seq());
   uint64_t next = std::max<uint64_t>(from, 1);
+  Chunk chunk;
   while (limit > 0 && next <= to) {
-    std::vector<Event> chunk;
     CTXD_RETURN_IF_ERROR(ReadChunk(next, to, std::min<uint64_t>(limit, kReadChunkEvents), &chunk));
-    for (const auto& [seq, payload] : chunk) {
-      if (!fn(seq, payload)) return Status::Ok();
+    const std::string_view bytes = chunk.bytes;
+    size_t begin = 0;
+    for (size_t i = 0; i < chunk.ends.size(); ++i) {
+      if (!fn(chunk.first_seq + i, bytes.substr(begin, chunk.ends[i] - begin))) return Status::Ok();
+      begin = chunk.ends[i];
     }
-    limit -= chunk.size();
-    next = chunk.back().first + 1;
+    limit -= chunk.ends.size();
+    next = chunk.first_seq + chunk.ends.size();
   }
   return Status::Ok();
 }
 
-// Reads events next..to (at most max_events, about kReadChunkBytes); the log
-// is dense, so a missing seq is corruption.
-Status EventLog::Impl::ReadChunk(uint64_t next, uint64_t to, uint64_t max_events,
-                                 std::vector<Event>* out) const {
+// Reads events next..to (at most max_events, about kReadChunkBytes) into
+// `out`, replacing what it held; the log is dense, so a missing seq is
+// corruption.
+Status EventLog::Impl::ReadChunk(uint64_t next, uint64_t to, uint64_t max_events, Chunk* out) const {
+  out->first_seq = next;
+  out->bytes.clear();
+  out->ends.clear();
   return WithDb<Status>([&](const RocksDb& db) {
     const std::string upper = EventKey(to + 1);
     const rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions options;
     options.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(options, db.events()));
-    size_t bytes = 0;
-    for (it->Seek(EventKey(next)); it->Valid() && out->size() < max_events && bytes < kReadChunkBytes;
-         it->Next()) {
+    for (it->Seek(EventKey(next));
+         it->Valid() && out->ends.size() < max_events && out->bytes.size() < kReadChunkBytes; it->Next()) {
       if (DecodeEventKey(it->key().ToStringView()) != next) break;
-      out->emplace_back(next++, it->value().ToString());
-      bytes += out->back().second.size();
+      ++next;
+      out->bytes.append(it->value().data(), it->value().size());
+      out->ends.push_back(out->bytes.size());
     }
     CTXD_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
-    if (out->empty()) return Status::Corruption("event " + std::to_string(next) + " is missing from the log");
+    if (out->ends.empty())
+      return Status::Corruption("event " + std::to_string(next) + " is missing from the log");
     return Status::Ok();
   });
 }
@@ -587,6 +604,7 @@ StatusOr<std::string> EventLog::Impl::ReadSnapshot(uint64_t seq) const {
     const rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions options;
     options.iterate_upper_bound = &upper_slice;
+    options.fill_cache = false;  // read once, at start-up: 4 MiB blocks would only evict the log's
     std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(options, db.snapshots()));
     it->Seek(SnapshotKey(seq, 0));
     if (!it->Valid()) {

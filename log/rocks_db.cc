@@ -33,11 +33,11 @@ rocksdb::CompressionType Compression() {
   return lz4 ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
 }
 
-rocksdb::ColumnFamilyOptions CfOptions(size_t write_buffer_size,
+rocksdb::ColumnFamilyOptions CfOptions(size_t write_buffer_size, rocksdb::CompressionType compression,
                                        const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = write_buffer_size;
-  cf.compression = Compression();
+  cf.compression = compression;
   cf.level_compaction_dynamic_level_bytes = true;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -46,11 +46,14 @@ rocksdb::ColumnFamilyOptions CfOptions(size_t write_buffer_size,
 }
 
 // Sized for the write path: events and index take every append, so they get
-// big memtables; snapshots take 4 MiB parts; meta holds two keys.
+// big memtables; snapshots take 4 MiB parts; meta holds two keys. Snapshots
+// are not compressed: a restart reads the newest one whole, and
+// decompressing 100+ MiB costs more than reading it.
 rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
                                           const std::shared_ptr<rocksdb::Cache>& cache) {
-  if (name == kEventsCf || name == kIndexCf || name == kSnapshotsCf) return CfOptions(64 * kMiB, cache);
-  return CfOptions(1 * kMiB, cache);
+  if (name == kSnapshotsCf) return CfOptions(64 * kMiB, rocksdb::kNoCompression, cache);
+  if (name == kEventsCf || name == kIndexCf) return CfOptions(64 * kMiB, Compression(), cache);
+  return CfOptions(1 * kMiB, Compression(), cache);
 }
 
 rocksdb::DBOptions DbOptions(const RocksDb::Params& params) {

@@ -41,17 +41,17 @@ engine::State LoadNewestSnapshot(const log::EventLog& log, const engine::EngineL
 Status ReplayInto(const log::EventLog& log, engine::State& state, uint64_t to) {
   if (to <= state.head_seq) return Status::Ok();
   Status failure;
-  Status read = log.ReadRange(state.head_seq + 1, to, to - state.head_seq,
-                              [&](uint64_t seq, std::string_view payload) {
-                                auto event = engine::DecodeEvent(payload);
-                                if (!event.ok()) {
-                                  failure = Status::Corruption("event " + std::to_string(seq) + ": " +
-                                                               event.status().message());
-                                  return false;
-                                }
-                                failure = engine::Apply(state, *event);
-                                return failure.ok();
-                              });
+  engine::Event event;  // decoded into again and again: no allocation per event
+  Status read =
+      log.ReadRange(state.head_seq + 1, to, to - state.head_seq, [&](uint64_t seq, std::string_view payload) {
+        Status decoded = engine::DecodeEventInto(payload, &event);
+        if (!decoded.ok()) {
+          failure = Status::Corruption("event " + std::to_string(seq) + ": " + decoded.message());
+          return false;
+        }
+        failure = engine::ApplyTaking(state, event);
+        return failure.ok();
+      });
   CTXD_RETURN_IF_ERROR(read);
   CTXD_RETURN_IF_ERROR(failure);
   if (state.head_seq != to) {
