@@ -125,16 +125,16 @@ wrk_run() {  # wrk_run PORT KIND CONC
   run wrk -t "$threads" -c "$3" -d "${seconds}s" --timeout 10s -s "$here/requests.lua" "http://$host:$1" -- "$2"
 }
 
-# redis-benchmark counts requests, not seconds: size each run from the rate
-# expected at that concurrency so it lasts about `seconds`.
-redis_requests() {  # redis_requests PER_SECOND
-  python3 -c "print(max(1000, int($seconds * $1)))"
-}
+# redis-benchmark counts requests, not seconds: a short probe at the same
+# concurrency sizes each run so it lasts about `seconds`.
 value100=$(printf 'v%.0s' $(seq 100))
-redis_run() {  # redis_run CONC PER_SECOND ARGS...
-  local conc=$1 rate=$2
-  shift 2
-  run redis-benchmark -h "$host" -p "$redis_port" -c "$conc" -n "$(redis_requests "$rate")" --csv "$@"
+redis_run() {  # redis_run CONC ARGS...
+  local conc=$1 probe rate
+  shift
+  probe=$(run redis-benchmark -h "$host" -p "$redis_port" -c "$conc" -n $((conc * 50 + 200)) --csv "$@")
+  rate=$(awk -F'"' '/^"[A-Z]/ { rate = $4 } END { print rate + 0 }' <<<"$probe")
+  run redis-benchmark -h "$host" -p "$redis_port" -c "$conc" --csv "$@" \
+    -n "$(python3 -c "print(max(1000, int($seconds * max($rate, 100))))")"
 }
 
 # The systems of a workload, rotated by the round so each runs first in turn.
@@ -148,14 +148,14 @@ rotated() {  # rotated ROUND ITEMS...
 wants() { [[ ,$only, == *,$1,* ]]; }
 
 write_one() {  # write_one SYSTEM CONC ROUND
-  local conc=$2 round=$3 expected=$(($2 == 1 ? 3000 : 40000))
+  local conc=$2 round=$3
   case $1 in
     ctxd) wrk_run $ctxd_port ctxd-put "$conc" | record wrk "ctxd PUT" write "$conc" "$round" ;;
     etcd) wrk_run $etcd_port etcd-put "$conc" | record wrk "etcd put" write "$conc" "$round" ;;
     null) wrk_run $null_port ctxd-put "$conc" | record wrk "null HTTP server" write "$conc" "$round" ;;
-    redis-set) redis_run "$conc" "$expected" -r 1000 -d 100 -t set | record redis "redis SET" write "$conc" "$round" ;;
+    redis-set) redis_run "$conc" -r 1000 -d 100 -t set | record redis "redis SET" write "$conc" "$round" ;;
     redis-xadd)
-      redis_run "$conc" "$expected" XADD bench '*' v "$value100" | record redis "redis XADD" write "$conc" "$round" ;;
+      redis_run "$conc" XADD bench '*' v "$value100" | record redis "redis XADD" write "$conc" "$round" ;;
     raw)
       [[ $conc -eq 1 ]] || return 0
       python3 "$here/results.py" raw-fsync --dir "$work" --seconds "$seconds" |
@@ -187,7 +187,7 @@ if wants pipelined; then
           run "$bin/ws_load" --target "$host:$ctxd_port" --mode sets --connections "$conc" --window 16 \
             --seconds "$seconds" | record ws "ctxd WebSocket set" pipelined "$conc" "$round"
         else
-          redis_run "$conc" $((conc == 1 ? 30000 : 150000)) -P 16 -r 1000 -d 100 -t set |
+          redis_run "$conc" -P 16 -r 1000 -d 100 -t set |
             record redis "redis SET -P 16" pipelined "$conc" "$round"
         fi
       done
@@ -209,7 +209,7 @@ if wants read; then
       case $system in
         ctxd) wrk_run $ctxd_port ctxd-get 64 | record wrk "ctxd GET" read 64 "$round" ;;
         etcd) wrk_run $etcd_port etcd-range 64 | record wrk "etcd range (serializable)" read 64 "$round" ;;
-        redis) redis_run 64 60000 -r 1000 -t get | record redis "redis GET" read 64 "$round" ;;
+        redis) redis_run 64 -r 1000 -t get | record redis "redis GET" read 64 "$round" ;;
         null) wrk_run $null_port ctxd-get 64 | record wrk "null HTTP server" read 64 "$round" ;;
       esac
     done
