@@ -1,9 +1,8 @@
 #include "engine/wire.h"
 
-
 namespace ctxd::engine {
 
-void ByteWriter::Varint(uint64_t v) {
+void ByteWriter::LongVarint(uint64_t v) {
   while (v >= 0x80) {
     out_->push_back(static_cast<char>((v & 0x7f) | 0x80));
     v >>= 7;
@@ -34,7 +33,7 @@ bool ByteReader::U8(uint8_t* v) {
   return true;
 }
 
-bool ByteReader::Varint(uint64_t* v) {
+bool ByteReader::LongVarint(uint64_t* v) {
   uint64_t result = 0;
   for (size_t i = 0; i < in_.size() && i < 10; ++i) {
     uint64_t byte = static_cast<uint8_t>(in_[i]);
@@ -68,15 +67,6 @@ bool ByteReader::Fixed32(uint32_t* v) {
   return true;
 }
 
-bool ByteReader::Str(std::string* s) {
-  uint64_t size;
-  if (!Varint(&size)) return false;
-  if (size > in_.size()) return Fail();
-  s->assign(in_.data(), size);
-  in_.remove_prefix(size);
-  return true;
-}
-
 bool ByteReader::Fail() {
   // Once failed, every later read fails too: callers may chain reads and
   // check only at the end.
@@ -84,6 +74,5 @@ bool ByteReader::Fail() {
   failed_ = true;
   return false;
 }
-
 
 }  // namespace ctxd::engine

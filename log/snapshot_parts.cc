@@ -1,5 +1,10 @@
 #include "log/snapshot_parts.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "common/crc32c.h"
 #include "log/keys.h"
 
@@ -8,6 +13,18 @@ namespace {
 
 constexpr std::string_view kMagic = "ctxdsnap";
 constexpr size_t kHeaderSize = 8 + 4 + 8 + 4;
+
+// Asks for transparent huge pages behind `buffer`'s capacity (where the
+// kernel grants them on request): a snapshot of 100+ MiB otherwise costs a
+// page fault per 4 KiB as it is filled, which dominated its read time.
+void AdviseHugePages(const std::string& buffer) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(buffer.data());
+  const uintptr_t first = (begin + page - 1) & ~(page - 1);
+  const uintptr_t last = (begin + buffer.capacity()) & ~(page - 1);
+  // Best effort: without it the buffer just fills more slowly.
+  if (last > first) static_cast<void>(madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE));
+}
 
 }  // namespace
 
@@ -46,6 +63,7 @@ Status SnapshotAssembler::Add(uint32_t part, std::string_view value) {
     header_ = DecodeSnapshotHeader(value);
     if (!header_) return Corrupt("header (part 0) is malformed");
     bytes_.reserve(header_->total_bytes);
+    AdviseHugePages(bytes_);
     return Status::Ok();
   }
   if (part > header_->part_count) {

@@ -67,6 +67,48 @@ TEST(SnapshotCodecTest, TruncatedOrForeignBytesAreCorruption) {
   EXPECT_EQ(DecodeState(newer).status().code(), StatusCode::kCorruption);
 }
 
+// 60,000 keys: above the size from which the context is decoded on two threads.
+engine::State LargeContext() {
+  engine::State state;
+  for (int i = 0; i < 60000; ++i) {
+    engine::Command command;
+    command.actor = "actor-" + std::to_string(i % 7);
+    command.body = engine::SetContext{"key-" + std::to_string(i), "\"value " + std::to_string(i * 31) + "\"",
+                                      std::nullopt};
+    command.command_id = "c" + std::to_string(i);
+    EXPECT_TRUE(engine::Execute(state, command, i).ok());
+  }
+  RunRandom(state, 300);  // sessions, graphs and stacks after the context
+  return state;
+}
+
+TEST(SnapshotCodecTest, RoundTripsALargeContext) {
+  const engine::State state = LargeContext();
+  auto decoded = DecodeState(EncodeState(state));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(*decoded == state);
+}
+
+TEST(SnapshotCodecTest, TruncatedLargeContextIsCorruption) {
+  const std::string bytes = EncodeState(LargeContext());
+  for (size_t cut : {size_t{40}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_EQ(DecodeState(bytes.substr(0, cut)).status().code(), StatusCode::kCorruption) << cut;
+  }
+}
+
+TEST(SnapshotCodecTest, KeysOutOfOrderAreCorruption) {
+  engine::State state;
+  state.context["a"].value = "1";
+  state.context["b"].value = "2";
+  std::string bytes = EncodeState(state);
+  // Swap the two one-byte keys: "b" is now encoded before "a".
+  const size_t a = bytes.find("\x01" "a"), b = bytes.find("\x01" "b");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  std::swap(bytes[a + 1], bytes[b + 1]);
+  EXPECT_EQ(DecodeState(bytes).status().code(), StatusCode::kCorruption);
+}
+
 TEST(RecoveryTest, RebuildStateAtEverySeqMatchesTheLiveStateThen) {
   testutil::TempDir dir;
   auto log = OpenLog(dir.path());
