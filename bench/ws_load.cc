@@ -1,4 +1,5 @@
-// ws_load: load driver for ctxd's WebSocket stream (GET /v1/ws).
+// ws_load: load driver for ctxd's WebSocket stream (GET /v1/ws) and its
+// Socket.IO server (/socket.io/, Engine.IO WebSocket transport).
 //
 // Start ctxd first (e.g. build/bin/ctxd --data /tmp/d --listen 127.0.0.1:8080), then one of:
 //
@@ -15,6 +16,11 @@
 //       --check exits 1 unless every subscriber got every event.
 //   ws_load --mode idle --subscribers 1000 --server-pid PID
 //       RSS of the server before and after N idle subscribers connect.
+//
+// --protocol socketio makes the subscribers (fanout, idle) Socket.IO clients
+// of namespace `/` instead: Engine.IO 4 over WebSocket, CONNECT `40`, then
+// each set arrives as 42["context_updated",{..,"timestamp","seq"}] and the
+// subscriber answers the server's pings. The setter stays on /v1/ws.
 //
 // The client is raw asio with a minimal WebSocket client (handshake, masked
 // text frames with a zero key, unmasked server frames): it shares the two
@@ -70,6 +76,7 @@ struct Options {
   int threads = 1;
   int server_pid = 0;
   double hold_seconds = 2;
+  std::string protocol = "ws";
 };
 
 // Latency histogram: 10 µs buckets up to 10 s; cheap to merge.
@@ -312,6 +319,35 @@ net::awaitable<std::unique_ptr<WsClient>> Connect(tcp::endpoint endpoint, std::s
   co_return client;
 }
 
+// A Socket.IO client of namespace `/` over the Engine.IO WebSocket transport:
+// open packet, CONNECT, and its answer (the events that follow it, such as
+// context_snapshot, are left to the caller).
+net::awaitable<std::unique_ptr<WsClient>> ConnectSocketIo(tcp::endpoint endpoint, std::string host) {
+  tcp::socket socket(co_await net::this_coro::executor);
+  co_await socket.async_connect(endpoint, net::use_awaitable);
+  socket.set_option(tcp::no_delay(true));
+  auto client = std::make_unique<WsClient>(std::move(socket));
+  co_await client->Handshake(host, "/socket.io/?EIO=4&transport=websocket");
+  auto [opcode, open] = co_await client->Next();
+  if (opcode != 1 || !open.starts_with("0{"))
+    throw std::runtime_error("expected open, got " + std::string(open));
+  std::string connect;
+  AppendClientFrame(&connect, "40");
+  co_await client->Send(connect);
+  while (true) {
+    auto [type, message] = co_await client->Next();
+    if (type == 8) throw std::runtime_error("closed before the Socket.IO CONNECT was answered");
+    if (message.starts_with("44")) throw std::runtime_error("CONNECT refused: " + std::string(message));
+    if (message.starts_with("40")) co_return client;
+  }
+}
+
+net::awaitable<std::unique_ptr<WsClient>> ConnectSubscriber(tcp::endpoint endpoint, std::string host,
+                                                            const Options& options) {
+  if (options.protocol == "socketio") co_return co_await ConnectSocketIo(endpoint, host);
+  co_return co_await Connect(endpoint, host, "/v1/ws");
+}
+
 // Every run writes new values: a set to the current value appends nothing.
 const std::string& RunNonce() {
   static const std::string nonce =
@@ -323,7 +359,8 @@ const std::string& RunNonce() {
 void AppendSetOp(std::string* frames, std::string* op, uint64_t id, int connection, int value_bytes) {
   char number[24];
   auto digits = [&number](uint64_t v) {
-    return std::string_view(number, static_cast<size_t>(std::to_chars(number, number + sizeof number, v).ptr - number));
+    return std::string_view(
+        number, static_cast<size_t>(std::to_chars(number, number + sizeof number, v).ptr - number));
   };
   op->assign("{\"op\":\"set\",\"id\":");
   op->append(digits(id));
@@ -337,7 +374,8 @@ void AppendSetOp(std::string* frames, std::string* op, uint64_t id, int connecti
   op->push_back('-');
   op->append(digits(id));
   const size_t value_size = op->size() - value_start;
-  if (static_cast<size_t>(value_bytes) > value_size) op->append(static_cast<size_t>(value_bytes) - value_size, 'x');
+  if (static_cast<size_t>(value_bytes) > value_size)
+    op->append(static_cast<size_t>(value_bytes) - value_size, 'x');
   op->append("\"}");
   AppendClientFrame(frames, *op);
 }
@@ -473,8 +511,40 @@ struct Latencies {
   Histogram steady;
 };
 
+// An event's seq and commit time (µs since the epoch, 0 when absent).
+struct Stamp {
+  uint64_t seq = 0;
+  int64_t ts_us = 0;
+};
+
+// {"op":"event","event":{"seq":N,"ts":"...": the event JSON's fixed field order.
+Stamp ParseWsEvent(std::string_view message) {
+  constexpr std::string_view kEventPrefix = "{\"op\":\"event\",\"event\":{\"seq\":";
+  if (!message.starts_with(kEventPrefix)) return {};
+  Stamp stamp;
+  size_t at = kEventPrefix.size();
+  while (at < message.size() && message[at] >= '0' && message[at] <= '9')
+    stamp.seq = stamp.seq * 10 + static_cast<uint64_t>(message[at++] - '0');
+  if (message.substr(at, 7) == ",\"ts\":\"") stamp.ts_us = ParseTs(message.substr(at + 7, 27));
+  return stamp;
+}
+
+// 42["context_updated",{"key",..,"timestamp":"...","seq":N}]: the values
+// the setter writes hold no quotes, so the last fields are found by name.
+Stamp ParseSioEvent(std::string_view message) {
+  constexpr std::string_view kEventPrefix = "42[\"context_updated\",{";
+  constexpr std::string_view kTimestamp = "\"timestamp\":\"";
+  if (!message.starts_with(kEventPrefix)) return {};
+  const size_t ts_at = message.rfind(kTimestamp);
+  Stamp stamp{NumberAfter(message.substr(ts_at == std::string_view::npos ? 0 : ts_at), "\"seq\":"), 0};
+  if (ts_at != std::string_view::npos) stamp.ts_us = ParseTs(message.substr(ts_at + kTimestamp.size(), 27));
+  return stamp;
+}
+
 net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberState& state,
-                                   Latencies& latency, Shared& shared) {
+                                   Latencies& latency, Shared& shared, bool socketio) {
+  std::string pong;
+  AppendClientFrame(&pong, "3");
   while (true) {
     const uint64_t target = shared.target_seq.load(std::memory_order_acquire);
     if (target != 0 && state.last >= target) break;
@@ -484,16 +554,15 @@ net::awaitable<void> RunSubscriber(std::unique_ptr<WsClient> client, SubscriberS
       break;
     }
     if (opcode != 1) continue;
-    // {"op":"event","event":{"seq":N,"ts":"...": the event JSON's fixed field order.
-    constexpr std::string_view kEventPrefix = "{\"op\":\"event\",\"event\":{\"seq\":";
-    if (message.substr(0, kEventPrefix.size()) != kEventPrefix) continue;
-    uint64_t seq = 0;
-    size_t at = kEventPrefix.size();
-    while (at < message.size() && message[at] >= '0' && message[at] <= '9')
-      seq = seq * 10 + (message[at++] - '0');
+    if (socketio && message == "2") {  // the Engine.IO heartbeat
+      co_await client->Send(pong);
+      continue;
+    }
+    const Stamp stamp = socketio ? ParseSioEvent(message) : ParseWsEvent(message);
+    const uint64_t seq = stamp.seq;
     if (seq == 0) continue;
-    if (message.substr(at, 7) == ",\"ts\":\"") {
-      const int64_t ts = ParseTs(message.substr(at + 7, 27));
+    if (stamp.ts_us != 0) {
+      const int64_t ts = stamp.ts_us;
       // The time the bytes were read: every message of one read shares it.
       const double micros = static_cast<double>(client->read_at_us() - ts);
       latency.all.Add(micros);
@@ -532,11 +601,11 @@ void RaiseFileLimit() {
   }
 }
 
-net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, SubscriberState& state,
-                                    Latencies& latency, Shared& shared) {
+net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, const Options& options,
+                                    SubscriberState& state, Latencies& latency, Shared& shared) {
   std::unique_ptr<WsClient> client;
   try {
-    client = co_await Connect(endpoint, host, "/v1/ws");
+    client = co_await ConnectSubscriber(endpoint, host, options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "subscriber failed to connect: %s\n", e.what());
     state.closed = true;
@@ -546,7 +615,7 @@ net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, Su
   }
   ++shared.connected;
   try {
-    co_await RunSubscriber(std::move(client), state, latency, shared);
+    co_await RunSubscriber(std::move(client), state, latency, shared, options.protocol == "socketio");
   } catch (const std::exception&) {
     state.closed = true;
     ++shared.finished;
@@ -598,9 +667,10 @@ int RunFanout(const Options& options) {
   std::vector<Latencies> latencies(runners.size());
   Shared shared;
   for (size_t i = 0; i < states.size(); ++i) {
-    net::co_spawn(runners.at(i),
-                  SubscriberMain(endpoint, options.target, states[i], latencies[i % runners.size()], shared),
-                  net::detached);
+    net::co_spawn(
+        runners.at(i),
+        SubscriberMain(endpoint, options.target, options, states[i], latencies[i % runners.size()], shared),
+        net::detached);
   }
   runners.Start();
   if (!WaitConnected(shared, options.subscribers, 60)) {
@@ -654,12 +724,12 @@ int RunFanout(const Options& options) {
       ++incomplete;
   }
   std::printf(
-      "fanout: %zu subscribers, %llu events written in %.2f s (%.0f/s, %llu errors)\n"
+      "fanout (%s): %zu subscribers, %llu events written in %.2f s (%.0f/s, %llu errors)\n"
       "  delivered %llu events in %.2f s = %.0f events/s; latency commit->delivery p50 %.2f ms, p99 %.2f ms, "
       "max %.2f ms\n"
       "  after the first %.1f s: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n"
       "  gaps %llu, duplicates %llu, closed by server %llu, subscribers missing events %llu\n",
-      states.size(), static_cast<unsigned long long>(setter.acked), write_seconds,
+      options.protocol.c_str(), states.size(), static_cast<unsigned long long>(setter.acked), write_seconds,
       static_cast<double>(setter.acked) / write_seconds, static_cast<unsigned long long>(setter.errors),
       static_cast<unsigned long long>(delivered), elapsed, static_cast<double>(delivered) / elapsed,
       all.Percentile(0.5) / 1000, all.Percentile(0.99) / 1000, all.max() / 1000, options.warmup_seconds,
@@ -695,7 +765,7 @@ int RunIdle(const Options& options) {
   std::vector<std::unique_ptr<WsClient>> clients(static_cast<size_t>(options.subscribers));
   Shared shared;
   for (auto& slot : clients) {
-    net::co_spawn(runners.at(0), Connect(endpoint, options.target, "/v1/ws"),
+    net::co_spawn(runners.at(0), ConnectSubscriber(endpoint, options.target, options),
                   [&slot, &shared](std::exception_ptr e, std::unique_ptr<WsClient> client) {
                     if (e) {
                       ++shared.failed;
@@ -713,8 +783,8 @@ int RunIdle(const Options& options) {
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(options.hold_seconds));
   const uint64_t after = ServerRssKiB(options.server_pid);
-  std::printf("idle: %d subscribers: server RSS %llu KiB -> %llu KiB, %.1f KiB per subscriber\n",
-              options.subscribers, static_cast<unsigned long long>(before),
+  std::printf("idle (%s): %d subscribers: server RSS %llu KiB -> %llu KiB, %.1f KiB per subscriber\n",
+              options.protocol.c_str(), options.subscribers, static_cast<unsigned long long>(before),
               static_cast<unsigned long long>(after),
               (static_cast<double>(after) - static_cast<double>(before)) / options.subscribers);
   runners.Join();
@@ -749,6 +819,10 @@ int main(int argc, char** argv) {
   app.add_flag("--timeline", options.timeline, "fanout: latency per second of the run");
   app.add_option("--threads", options.threads, "fanout: subscriber threads")->capture_default_str();
   app.add_option("--server-pid", options.server_pid, "idle: the ctxd process");
+  app.add_option("--protocol", options.protocol,
+                 "fanout, idle: subscribers on ws (/v1/ws) or socketio (/socket.io/)")
+      ->check(CLI::IsMember({"ws", "socketio"}))
+      ->capture_default_str();
   app.add_option("--hold", options.hold_seconds, "idle: seconds to wait before measuring")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
