@@ -489,6 +489,10 @@ Status EventLog::Impl::ReadChunk(uint64_t next, uint64_t to, uint64_t max_events
     const rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions options;
     options.iterate_upper_bound = &upper_slice;
+    // A long scan (replay, a dump) reads each block once: caching its blocks
+    // would cost an insert and an eviction each and push out those that
+    // short reads keep hot.
+    options.fill_cache = max_events < kReadChunkEvents;
     std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(options, db.events()));
     for (it->Seek(EventKey(next));
          it->Valid() && out->ends.size() < max_events && out->bytes.size() < kReadChunkBytes; it->Next()) {

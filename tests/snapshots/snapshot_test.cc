@@ -102,7 +102,12 @@ TEST(SnapshotCodecTest, KeysOutOfOrderAreCorruption) {
   state.context["b"].value = "2";
   std::string bytes = EncodeState(state);
   // Swap the two one-byte keys: "b" is now encoded before "a".
-  const size_t a = bytes.find("\x01" "a"), b = bytes.find("\x01" "b");
+  const size_t a = bytes.find(
+                   "\x01"
+                   "a"),
+               b = bytes.find(
+                   "\x01"
+                   "b");
   ASSERT_NE(a, std::string::npos);
   ASSERT_NE(b, std::string::npos);
   std::swap(bytes[a + 1], bytes[b + 1]);
@@ -130,6 +135,37 @@ TEST(RecoveryTest, RebuildStateAtEverySeqMatchesTheLiveStateThen) {
     EXPECT_EQ(EncodeState(*state), encoded[seq]) << "seq " << seq;
   }
   EXPECT_EQ(RebuildState(*log, {}, 121).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Long enough for the two-thread replay (read + decode beside apply).
+TEST(RecoveryTest, LongReplayMatchesTheLiveState) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  engine::State live;
+  RunRandom(live, 12000, log.get(), 11);
+  ASSERT_GT(live.head_seq, 8192u);  // the parallel replay's threshold
+  engine::State replayed;
+  ASSERT_TRUE(ReplayInto(*log, replayed, log->head_seq()).ok());
+  EXPECT_TRUE(replayed == live);
+  // From the middle, as after a snapshot.
+  auto middle = RebuildState(*log, {}, 1000);
+  ASSERT_TRUE(middle.ok());
+  ASSERT_TRUE(ReplayInto(*log, *middle, log->head_seq()).ok());
+  EXPECT_TRUE(*middle == live);
+}
+
+TEST(RecoveryTest, LongReplayStopsAtACorruptEvent) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  engine::State live;
+  RunRandom(live, 12000, log.get(), 11);
+  const uint64_t bad = log->head_seq() + 1;
+  ASSERT_TRUE(log->Append({log::LogRecord{bad, "not an event", {}}}, false).ok());
+  engine::State replayed;
+  Status status = ReplayInto(*log, replayed, bad);
+  EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
+  EXPECT_NE(status.message().find("event " + std::to_string(bad)), std::string::npos) << status.ToString();
+  EXPECT_TRUE(replayed == live);  // everything before it was applied
 }
 
 TEST(RecoveryTest, SeqAtTimeFindsTheLastEventAtOrBeforeATime) {
