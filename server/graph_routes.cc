@@ -46,6 +46,30 @@ void AppendNode(std::string* out, const std::string& id, const engine::Node& nod
   out->push_back('}');
 }
 
+// Tells the Socket.IO room of a session about a refused command
+// (command:failed) before the answer goes on to the client.
+class RefusalReporter : public ResponseSink {
+ public:
+  RefusalReporter(ServerContext& ctx, Responder respond, std::string session, std::string body)
+      : ctx_(ctx), respond_(std::move(respond)), session_(std::move(session)), body_(std::move(body)) {}
+  void Deliver(uint64_t, HttpResponse response) override {
+    if (response.status >= 400) ctx_.command_refused(session_, body_, response.body);
+    respond_(std::move(response));
+  }
+
+ private:
+  ServerContext& ctx_;
+  const Responder respond_;
+  const std::string session_;
+  const std::string body_;
+};
+
+Responder ReportRefusals(ServerContext& ctx, const HttpRequest& request, std::string_view session,
+                         const Responder& respond) {
+  if (!ctx.command_refused) return respond;
+  return Responder(std::make_shared<RefusalReporter>(ctx, respond, std::string(session), request.body), 0);
+}
+
 HttpResponse SessionNotFound(const std::string& session) {
   return NotFound("session '" + session + "' does not exist");
 }
@@ -172,9 +196,10 @@ void GetNode(ServerContext& ctx, HttpRequest& request, const Responder& respond)
 }
 
 void PostCommand(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
+  const Responder reply = ReportRefusals(ctx, request, SessionParam(request), respond);
   engine::Command command;
-  if (!ParseCommandRequest(request, SessionParam(request), respond, &command)) return;
-  SubmitCommand(ctx, std::move(command), respond, [](const engine::CommandResult& result) {
+  if (!ParseCommandRequest(request, SessionParam(request), reply, &command)) return;
+  SubmitCommand(ctx, std::move(command), reply, [](const engine::CommandResult& result) {
     return JsonResponse(RenderCommandResult(result));
   });
 }
@@ -182,9 +207,10 @@ void PostCommand(ServerContext& ctx, HttpRequest& request, const Responder& resp
 void LegacyExecuteCommand(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
   auto session = request.Header("X-Session-ID");
   if (!session || session->empty()) return respond(BadRequest("the X-Session-ID header is required"));
+  const Responder reply = ReportRefusals(ctx, request, *session, respond);
   engine::Command command;
-  if (!ParseCommandRequest(request, std::string(*session), respond, &command)) return;
-  SubmitCommand(ctx, std::move(command), respond, [](const engine::CommandResult& result) {
+  if (!ParseCommandRequest(request, std::string(*session), reply, &command)) return;
+  SubmitCommand(ctx, std::move(command), reply, [](const engine::CommandResult& result) {
     std::string out = "{\"success\":true,\"result\":";
     AppendJsonOrNull(&out, result.result);
     out.append(",\"seq\":" + std::to_string(result.seq) + "}");

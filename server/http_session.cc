@@ -8,9 +8,11 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server/access_tokens.h"
 #include "server/responses.h"
+#include "server/socketio/packet.h"
 
 namespace ctxd::server {
 namespace {
@@ -160,6 +162,14 @@ void HttpSession::Reject(HttpResponse response) {
   MaybeWrite();
 }
 
+// Engine.IO long-polling on /socket.io/ is answered like any request; only
+// its WebSocket upgrade leaves the HTTP session.
+const StreamHandoff* HttpSession::StreamRouteFor(const http::request<http::string_body>& message) const {
+  const std::string_view path = PathOf(message.target());
+  if (path == socketio::kEngineIoPath && !beast::websocket::is_upgrade(message)) return nullptr;
+  return shared_.stream_routes.Find(path);
+}
+
 void HttpSession::Dispatch(http::request<http::string_body> message) {
   Slot& slot = queue_.emplace_back();
   slot.id = next_id_++;
@@ -172,7 +182,7 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
     slot.response = std::move(*refusal);
     return MaybeWrite();
   }
-  if (const StreamHandoff* handoff = shared_.stream_routes.Find(PathOf(message.target()))) {
+  if (const StreamHandoff* handoff = StreamRouteFor(message)) {
     closing_ = true;
     slot.handoff = handoff;
     slot.handoff_request.emplace(std::move(message));

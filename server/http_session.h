@@ -106,6 +106,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void OnRead(beast::error_code ec);
   void OnReadError(beast::error_code ec);
   void Dispatch(http::request<http::string_body> message);
+  const StreamHandoff* StreamRouteFor(const http::request<http::string_body>& message) const;
   // The 401/403 answer when --auth-file is on and the request's token may
   // not make it.
   std::optional<HttpResponse> CheckAccess(const http::request<http::string_body>& message) const;

@@ -60,6 +60,8 @@ struct Metrics::Impl {
   prometheus::Gauge* head_seq = nullptr;
   prometheus::Gauge* durable_seq = nullptr;
   prometheus::Gauge* snapshot_age = nullptr;
+  prometheus::Gauge* socketio_sessions = nullptr;
+  prometheus::Family<prometheus::Gauge>* socketio_sockets = nullptr;
   std::atomic<int64_t> open_connections{0};
 
   prometheus::Gauge* AddGauge(const char* name, const char* help) {
@@ -103,6 +105,13 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
   impl_->head_seq = impl_->AddGauge("ctxd_head_seq", "Seq of the last applied event");
   impl_->durable_seq = impl_->AddGauge("ctxd_durable_seq", "Seq of the last durable event");
   impl_->snapshot_age = impl_->AddGauge("ctxd_snapshot_age_events", "Events since the newest snapshot");
+  impl_->socketio_sessions = impl_->AddGauge("ctxd_socketio_sessions", "Live Engine.IO sessions");
+  impl_->socketio_sockets = &prometheus::BuildGauge()
+                                 .Name("ctxd_socketio_sockets")
+                                 .Help("Connected Socket.IO sockets by namespace")
+                                 .Register(r);
+  impl_->socketio_sockets->Add({{"namespace", "/"}});
+  impl_->socketio_sockets->Add({{"namespace", "/graph"}});
 }
 
 Metrics::~Metrics() = default;
@@ -134,6 +143,11 @@ int64_t Metrics::connections() const { return impl_->open_connections.load(); }
 
 void Metrics::SetSubscribers(int64_t count) { impl_->subscribers->Set(static_cast<double>(count)); }
 void Metrics::SetSubscriberLag(int64_t events) { impl_->subscriber_lag->Set(static_cast<double>(events)); }
+
+void Metrics::SetSocketIoSessions(int64_t count) { impl_->socketio_sessions->Set(static_cast<double>(count)); }
+void Metrics::SetSocketIoSockets(const std::string& nsp, int64_t count) {
+  impl_->socketio_sockets->Add({{"namespace", nsp}}).Set(static_cast<double>(count));
+}
 
 std::string Metrics::Render(uint64_t head_seq, uint64_t durable_seq, uint64_t snapshot_seq) {
   impl_->head_seq->Set(static_cast<double>(head_seq));

@@ -46,6 +46,10 @@ class Metrics {
   // For the stream code: subscriber count and the worst lag in events.
   void SetSubscribers(int64_t count);
   void SetSubscriberLag(int64_t events);
+  // For the Socket.IO code: live Engine.IO sessions, and Socket.IO sockets
+  // per namespace ("/" or "/graph").
+  void SetSocketIoSessions(int64_t count);
+  void SetSocketIoSockets(const std::string& nsp, int64_t count);
 
   // The Prometheus text exposition; `head_seq`, `durable_seq` and
   // `snapshot_seq` set the store gauges first.

@@ -55,6 +55,8 @@ constexpr Route kRoutes[] = {
     {Method::kGet, {"healthz"}, 1, Healthz, RouteClass::kOps},
     {Method::kGet, {"readyz"}, 1, Readyz, RouteClass::kOps},
     {Method::kGet, {"metrics"}, 1, MetricsText, RouteClass::kOps},
+    {Method::kGet, {"socket.io", ""}, 2, SocketIoPolling, RouteClass::kOther},
+    {Method::kPost, {"socket.io", ""}, 2, SocketIoPolling, RouteClass::kOther},
 };
 
 bool PathMatches(const Route& route, const std::vector<std::string>& segments) {

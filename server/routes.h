@@ -48,6 +48,9 @@ void LegacyPostDump(ServerContext& ctx, HttpRequest& request, const Responder& r
 void LegacyListDumps(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 void LegacyGetDump(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 
+// socketio/socket_io.cc: Engine.IO long-polling on /socket.io/
+void SocketIoPolling(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+
 // ops_routes.cc: /healthz, /readyz, /metrics
 void Healthz(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 void Readyz(ServerContext& ctx, HttpRequest& request, const Responder& respond);

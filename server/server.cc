@@ -15,6 +15,7 @@
 #include "server/listener.h"
 #include "server/router.h"
 #include "server/server_context.h"
+#include "server/socketio/socket_io.h"
 #include "server/streams.h"
 
 namespace ctxd::server {
@@ -59,6 +60,7 @@ struct Server::Impl {
   // After ioc: destroyed before it (its timers), while sessions destroyed
   // with the io_context refer only to what is declared above.
   std::unique_ptr<Streams> streams;
+  std::unique_ptr<socketio::SocketIo> socketio;
   uint16_t port = 0;
 
   std::mutex stop_mu;
@@ -85,6 +87,10 @@ Server::Server(store::Store& store, ServerOptions options)
   streams.hub.fanout_threads = impl.options.io_threads;
   impl.streams = std::make_unique<Streams>(impl.context, impl.registry, impl.ioc, streams);
   impl.streams->Register(impl.stream_routes);
+  socketio::SessionLimits socketio;
+  socketio.output = streams.output;
+  impl.socketio = std::make_unique<socketio::SocketIo>(impl.context, impl.registry, impl.ioc, impl.stream_routes,
+                                                       socketio);
 }
 
 Server::~Server() = default;

@@ -51,6 +51,13 @@ class ServerContext {
   // Clients in a session's room (GET /v1/sessions "clients"); set by the
   // Socket.IO code, 0 until then. Constant once the server runs.
   std::function<int64_t(const std::string& session)> session_clients;
+  // Engine.IO long-polling (GET/POST /socket.io/); set by the Socket.IO
+  // code. Constant once the server runs.
+  std::function<void(HttpRequest& request, const Responder& respond)> socketio_polling;
+  // A REST graph command of `session` was refused (command:failed); set by
+  // the Socket.IO code. Constant once the server runs.
+  std::function<void(const std::string& session, const std::string& request_body, const std::string& error_body)>
+      command_refused;
   // --auth-file: the tokens, or null when the server is open. The HTTP
   // session checks every request; the stream code checks the writes a
   // stream carries (WebSocket ops, Socket.IO events). Constant once the

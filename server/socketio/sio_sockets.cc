@@ -1,0 +1,242 @@
+#include "server/socketio/sio_sockets.h"
+
+#include "engine/engine.h"
+#include "engine/json_text.h"
+#include "server/json_body.h"
+#include "server/read_path.h"
+#include "server/responses.h"
+#include "server/write_path.h"
+
+namespace ctxd::server::socketio {
+namespace {
+
+constexpr std::string_view kRejected = "Connection rejected by server";
+constexpr size_t kMaxReplayPackets = 100000;
+
+std::optional<Nsp> NspOf(std::string_view name) {
+  if (name == kRootNamespace) return Nsp::kRoot;
+  if (name == kGraphNamespace) return Nsp::kGraph;
+  return std::nullopt;
+}
+
+// CONNECT's auth: an object, or nothing (JS without auth sends nothing).
+Json AuthOf(std::string_view data) {
+  if (data.empty()) return Json::object();
+  auto auth = ParseJsonObject(data);
+  return auth.ok() ? std::move(auth).value() : Json();
+}
+
+std::optional<uint64_t> FromSeq(const Json& auth) {
+  if (!auth.is_object()) return std::nullopt;
+  auto it = auth.find("from_seq");
+  if (it == auth.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<uint64_t>();
+}
+
+std::string SidJson(const std::string& sid) {
+  std::string out = "{\"sid\":";
+  engine::AppendJsonString(&out, sid);
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace
+
+void SioSockets::OnMessage(std::string_view text) {
+  auto packet = ParseSioPacket(text);
+  if (!packet.ok()) return host_.Fail(packet.status().message());
+  const std::optional<Nsp> nsp = NspOf(packet->nsp);
+  switch (packet->type) {
+    case SioType::kConnect:
+      if (!nsp) return host_.Send(ConnectErrorMessage(packet->nsp, "Invalid namespace"));
+      return OnConnect(*packet);
+    case SioType::kDisconnect:
+      if (nsp) Disconnect(*nsp);
+      return;
+    case SioType::kEvent:
+      if (nsp && sockets_[static_cast<int>(*nsp)]) OnEvent(*packet, *nsp);
+      return;
+    default:
+      return;  // acks from the client: the server asks for none
+  }
+}
+
+void SioSockets::OnConnect(const SioPacket& packet) {
+  const Nsp nsp = *NspOf(packet.nsp);
+  if (sockets_[static_cast<int>(nsp)]) Disconnect(nsp);
+  const Json auth = AuthOf(packet.data);
+  Socket socket;
+  socket.sid = NewUuid();
+  if (nsp == Nsp::kGraph) {
+    auto it = auth.is_object() ? auth.find("session_id") : auth.end();
+    if (it == auth.end() || !it->is_string() ||
+        !engine::ValidateName("session", it->get<std::string>()).ok()) {
+      return host_.Send(ConnectErrorMessage(packet.nsp, kRejected));
+    }
+    socket.room = it->get<std::string>();
+  }
+  sockets_[static_cast<int>(nsp)] = std::move(socket);
+  host_.Send(
+      SioMessage(SioType::kConnect, packet.nsp, std::nullopt, SidJson(sockets_[static_cast<int>(nsp)]->sid)));
+  Attach(nsp, FromSeq(auth));
+}
+
+// Joins the hub; the events up to the seq it returns come from the log
+// (from_seq) or not at all (live only).
+void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
+  Socket& socket = *sockets_[static_cast<int>(nsp)];
+  const uint64_t published = hub_.Join(host_.sink(), nsp, socket.room);
+  if (nsp == Nsp::kRoot) {
+    ConnectRoot(socket);
+  } else {
+    ConnectGraph(socket);
+  }
+  socket.next_seq = published + 1;
+  if (!from_seq || *from_seq > published) return;
+  socket.replaying = true;
+  hub_.Replay(
+      nsp, socket.room, *from_seq, published, kMaxReplayPackets,
+      [this, sink = host_.sink(), nsp, published](StatusOr<std::vector<std::string>> packets) mutable {
+        host_.PostToStrand([this, sink, nsp, published, packets = std::move(packets)]() mutable {
+          OnReplay(nsp, published, std::move(packets));
+        });
+      });
+}
+
+void SioSockets::ConnectRoot(Socket& socket) {
+  const std::string timestamp = NowTimestamp();
+  std::string context = context_.store.Read([](const engine::State& state) {
+    std::string out = "{";
+    for (const auto& [key, entry] : state.context) {
+      AppendJsonKey(&out, key, out.size() == 1);
+      out.append(entry.value);
+    }
+    out.push_back('}');
+    return out;
+  });
+  Emit(Nsp::kRoot, "context_snapshot", ContextSnapshotPayload(context, timestamp, socket.sid));
+  hub_.Broadcast(
+      Nsp::kRoot, std::string(),
+      EventMessage(kRootNamespace, "client_stats", ClientStatsPayload(hub_.NamespaceSize(Nsp::kRoot))));
+}
+
+void SioSockets::ConnectGraph(Socket& socket) {
+  hub_.Broadcast(Nsp::kGraph, socket.room,
+                 EventMessage(kGraphNamespace, "session:connected",
+                              PresencePayload(socket.room, hub_.RoomSize(socket.room), NowTimestamp())));
+}
+
+void SioSockets::OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std::string>> packets) {
+  auto& socket = sockets_[static_cast<int>(nsp)];
+  if (!socket || !socket->replaying) return;
+  if (!packets.ok()) return host_.Fail("from_seq replay failed: " + packets.status().message());
+  for (auto& packet : *packets) host_.Send(std::move(packet));
+  socket->replaying = false;
+  socket->next_seq = published + 1;
+  std::vector<FramePtr> held;
+  held.swap(socket->held);
+  OnFrames(nsp, held);
+}
+
+void SioSockets::OnFrames(Nsp nsp, const std::vector<FramePtr>& frames) {
+  auto& socket = sockets_[static_cast<int>(nsp)];
+  if (!socket) return;
+  if (socket->replaying) {
+    socket->held.insert(socket->held.end(), frames.begin(), frames.end());
+    if (socket->held.size() > kMaxHeldFrames) host_.Fail("slow consumer: too many events during a replay");
+    return;
+  }
+  const FrameSink* self = host_.sink().get();
+  for (const FramePtr& frame : frames) {
+    if (frame->seq != 0) {
+      if (frame->seq < socket->next_seq) continue;  // in the replay already
+      socket->next_seq = frame->seq;                // a seq maps to several frames
+    }
+    if (frame->except != self) host_.Deliver(frame);
+  }
+}
+
+void SioSockets::Disconnect(Nsp nsp) {
+  auto& socket = sockets_[static_cast<int>(nsp)];
+  if (!socket) return;
+  const std::string room = socket->room;
+  socket.reset();
+  hub_.Leave(host_.sink().get(), nsp, room);
+  if (nsp == Nsp::kRoot) {
+    hub_.Broadcast(
+        Nsp::kRoot, std::string(),
+        EventMessage(kRootNamespace, "client_stats", ClientStatsPayload(hub_.NamespaceSize(Nsp::kRoot))));
+  } else {
+    hub_.Broadcast(Nsp::kGraph, room,
+                   EventMessage(kGraphNamespace, "session:disconnected",
+                                PresencePayload(room, hub_.RoomSize(room), NowTimestamp())));
+  }
+}
+
+void SioSockets::CloseAll() {
+  Disconnect(Nsp::kRoot);
+  Disconnect(Nsp::kGraph);
+}
+
+void SioSockets::OnEvent(const SioPacket& packet, Nsp nsp) {
+  auto args = ParseJson(packet.data);
+  if (!args.ok() || !args->is_array() || args->empty() || !(*args)[0].is_string()) {
+    return Emit(nsp, "error", MessagePayload("an event is a JSON array that starts with its name"));
+  }
+  const std::string name = (*args)[0].get<std::string>();
+  const std::string arg = args->size() > 1 ? (*args)[1].dump() : std::string("null");
+  if (nsp == Nsp::kRoot && name == "context_set") return ContextSet(arg, packet.ack_id);
+  if (nsp == Nsp::kRoot && name == "client_register") {
+    const Json& body = args->size() > 1 ? (*args)[1] : Json();
+    std::string type = body.is_object() ? body.value("type", "unknown") : "unknown";
+    std::string client_name = body.is_object() ? body.value("name", "anonymous") : "anonymous";
+    std::string payload = "{\"client_id\":" + engine::JsonString(sockets_[0]->sid) +
+                          ",\"type\":" + engine::JsonString(type) +
+                          ",\"name\":" + engine::JsonString(client_name) + ",\"status\":\"registered\"}";
+    Emit(Nsp::kRoot, "registration_confirmed", payload);
+    return Ack(nsp, packet.ack_id, "[" + payload + "]");
+  }
+  Ack(nsp, packet.ack_id, "[]");
+}
+
+// context_set {key, value, who}: the sender gets context_set_confirmed once
+// the set is durable, the others context_updated from the log.
+void SioSockets::ContextSet(const std::string& arg, std::optional<uint64_t> ack_id) {
+  auto body = ParseJsonObject(arg);
+  engine::SetContext set;
+  engine::Command command;
+  Status status = body.status();
+  const Json* value = nullptr;
+  if (status.ok()) status = RequiredString(*body, "key", &set.key);
+  if (status.ok()) value = RequiredField(*body, "value", &status);
+  if (status.ok()) status = engine::ValidateKey(set.key);
+  if (status.ok()) status = OptionalString(*body, "who", &command.actor);
+  if (status.ok()) status = ValidateActor(command.actor);
+  if (!status.ok()) return Emit(Nsp::kRoot, "error", MessagePayload("context_set: " + status.message()));
+  set.value = CanonicalJson(*value);
+  command.command_id = NewUuid();
+  command.body = set;
+  const std::string command_id = command.command_id;
+  hub_.ExpectOwnSet(command_id, host_.sink().get());
+  context_.store.Submit(std::move(command), [this, sink = host_.sink(), set, command_id,
+                                             ack_id](StatusOr<engine::CommandResult> result) {
+    if (!result.ok() || !result->changed) hub_.ForgetOwnSet(command_id);  // no event to skip
+    host_.PostToStrand([this, set, ack_id, status = result.status()] {
+      if (!status.ok()) return Emit(Nsp::kRoot, "error", MessagePayload("context_set: " + status.message()));
+      std::string payload =
+          "{\"key\":" + engine::JsonString(set.key) + ",\"value\":" + set.value + ",\"status\":\"success\"}";
+      Emit(Nsp::kRoot, "context_set_confirmed", payload);
+      Ack(Nsp::kRoot, ack_id, "[" + payload + "]");
+    });
+  });
+}
+
+void SioSockets::Emit(Nsp nsp, std::string_view name, std::string_view payload) {
+  host_.Send(EventMessage(NspName(nsp), name, payload));
+}
+
+void SioSockets::Ack(Nsp nsp, std::optional<uint64_t> ack_id, std::string_view args) {
+  if (ack_id) host_.Send(SioMessage(SioType::kAck, NspName(nsp), ack_id, args));
+}
+
+}  // namespace ctxd::server::socketio
