@@ -56,4 +56,7 @@ void Healthz(ServerContext& ctx, HttpRequest& request, const Responder& respond)
 void Readyz(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 void MetricsText(ServerContext& ctx, HttpRequest& request, const Responder& respond);
 
+// dashboard_routes.cc: GET and HEAD of / and /dashboard/{file}
+void Dashboard(ServerContext& ctx, HttpRequest& request, const Responder& respond);
+
 }  // namespace ctxd::server
