@@ -57,6 +57,10 @@ constexpr Route kRoutes[] = {
     {Method::kGet, {"metrics"}, 1, MetricsText, RouteClass::kOps},
     {Method::kGet, {"socket.io", ""}, 2, SocketIoPolling, RouteClass::kOther},
     {Method::kPost, {"socket.io", ""}, 2, SocketIoPolling, RouteClass::kOther},
+    {Method::kGet, {}, 0, Dashboard, RouteClass::kOps},
+    {Method::kHead, {}, 0, Dashboard, RouteClass::kOps},
+    {Method::kGet, {"dashboard", "*"}, 2, Dashboard, RouteClass::kOps},
+    {Method::kHead, {"dashboard", "*"}, 2, Dashboard, RouteClass::kOps},
 };
 
 bool PathMatches(const Route& route, const std::vector<std::string>& segments) {
