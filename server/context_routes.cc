@@ -1,5 +1,6 @@
 // /v1/context, /v1/context/{key}, /v1/context/{key}/history, /v1/changes.
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,30 +91,66 @@ void GetContextKey(ServerContext& ctx, HttpRequest& request, const Responder& re
   });
 }
 
+namespace {
+
+// The answer to PUT /v1/context/{key}.
+HttpResponse RenderSet(const engine::CommandResult& result) {
+  // A retried command gets its original answer: that set changed the key,
+  // and its version is its seq.
+  const bool changed = result.changed || result.deduplicated;
+  const uint64_t version = result.deduplicated ? result.seq : result.version;
+  std::string out = "{\"seq\":" + std::to_string(result.seq) + ",\"version\":" + std::to_string(version) +
+                    (changed ? ",\"changed\":true}" : ",\"changed\":false}");
+  return JsonResponse(std::move(out));
+}
+
+// A flat body (json_body.h) whose fields have the types a PUT takes: read
+// without a JSON tree, with the checks and messages of ReadCommandFields.
+// nullopt when the body is not such a body.
+std::optional<Status> ReadFlatSetBody(const HttpRequest& request, engine::SetContext* set,
+                                      engine::Command* command) {
+  FlatObject body;
+  if (!ParseFlatObject(request.body, &body)) return std::nullopt;
+  const FlatMember* value = body.Find("value");
+  const FlatMember* fields[] = {body.Find("actor"), body.Find("session"), body.Find("command_id")};
+  if (value == nullptr) return std::nullopt;
+  for (const FlatMember* field : fields) {
+    if (field != nullptr && !field->is_string) return std::nullopt;
+  }
+  const auto text = [](const FlatMember* field) { return field ? field->text() : std::string_view(); };
+  set->value = value->json;
+  CTXD_RETURN_IF_ERROR(ParseIfMatch(request, &set->if_match));
+  command->actor = text(fields[0]);
+  command->session = text(fields[1]);
+  CTXD_RETURN_IF_ERROR(ValidateActor(command->actor));
+  if (!command->session.empty()) CTXD_RETURN_IF_ERROR(engine::ValidateName("session", command->session));
+  return SetCommandId(request, text(fields[2]), command);
+}
+
+// The body of a PUT: "value" (canonical JSON) and the command fields.
+Status ReadSetBody(const HttpRequest& request, engine::SetContext* set, engine::Command* command) {
+  if (auto flat = ReadFlatSetBody(request, set, command)) return *flat;
+  auto body = ParseJsonObject(request.body);
+  if (!body.ok()) return body.status();
+  Status status;
+  const Json* value = RequiredField(*body, "value", &status);
+  if (value == nullptr) return status;
+  set->value = CanonicalJson(*value);
+  CTXD_RETURN_IF_ERROR(ParseIfMatch(request, &set->if_match));
+  return ReadCommandFields(request, *body, command);
+}
+
+}  // namespace
+
 void PutContextKey(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
   engine::SetContext set;
   set.key = KeyParam(request);
   if (Status valid = engine::ValidateKey(set.key); !valid.ok()) return respond(ErrorResponse(valid));
-  auto body = ParseJsonObject(request.body);
-  if (!body.ok()) return respond(ErrorResponse(body.status()));
-  Status status;
-  const Json* value = RequiredField(*body, "value", &status);
-  if (value == nullptr) return respond(ErrorResponse(status));
-  set.value = CanonicalJson(*value);
   engine::Command command;
-  if (status = ParseIfMatch(request, &set.if_match); !status.ok()) return respond(ErrorResponse(status));
-  if (status = ReadCommandFields(request, *body, &command); !status.ok())
+  if (Status status = ReadSetBody(request, &set, &command); !status.ok())
     return respond(ErrorResponse(status));
   command.body = std::move(set);
-  SubmitCommand(ctx, std::move(command), respond, [](const engine::CommandResult& result) {
-    // A retried command gets its original answer: that set changed the key,
-    // and its version is its seq.
-    const bool changed = result.changed || result.deduplicated;
-    const uint64_t version = result.deduplicated ? result.seq : result.version;
-    std::string out = "{\"seq\":" + std::to_string(result.seq) + ",\"version\":" + std::to_string(version) +
-                      (changed ? ",\"changed\":true}" : ",\"changed\":false}");
-    return JsonResponse(std::move(out));
-  });
+  SubmitCommand(ctx, std::move(command), respond, RenderSet);
 }
 
 void DeleteContextKey(ServerContext& ctx, HttpRequest& request, const Responder& respond) {

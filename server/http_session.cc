@@ -46,7 +46,7 @@ constexpr std::chrono::seconds kLingerTime{2};
 }  // namespace
 
 HttpSession::HttpSession(net::basic_stream_socket<net::ip::tcp, Strand> socket, HttpSessionShared& shared)
-    : stream_(std::move(socket)), shared_(shared) {
+    : stream_(std::move(socket)), shared_(shared), timer_(stream_.get_executor()) {
   shared_.metrics.ConnectionOpened();
   beast::error_code ec;
   stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
@@ -76,7 +76,7 @@ void HttpSession::DoRead() {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(shared_.limits.header_limit));
   parser_->body_limit(shared_.limits.body_limit);
-  stream_.expires_after(buffer_.size() == 0 ? shared_.limits.idle_timeout : shared_.limits.request_timeout);
+  SetDeadline(buffer_.size() == 0 ? shared_.limits.idle_timeout : shared_.limits.request_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
@@ -94,7 +94,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
     if (used == 0) break;
   }
   if (parser_->is_done()) return OnRead({});
-  stream_.expires_after(shared_.limits.request_timeout);
+  SetDeadline(shared_.limits.request_timeout);
   const auto& header = parser_->get();
   auto expect = header.find(http::field::expect);
   if (expect != header.end() && beast::iequals(expect->value(), "100-continue") && !writing_ &&
@@ -330,7 +330,7 @@ void HttpSession::MaybeWrite() {
     return;
   }
   writing_ = true;
-  if (!reading_) stream_.expires_after(shared_.limits.request_timeout);
+  if (!reading_) SetDeadline(shared_.limits.request_timeout);
   net::async_write(stream_, net::buffer(out_),
                    [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
                      self->OnWrite(ec, close_after);
@@ -354,7 +354,7 @@ void HttpSession::OnWrite(beast::error_code ec, bool close_after) {
     beast::error_code shutdown_ec;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, shutdown_ec);
     if (shutdown_ec) return Close();
-    stream_.expires_after(kLingerTime);
+    SetDeadline(kLingerTime);
     return Linger();
   }
   if (!reading_) DoRead();
@@ -367,13 +367,37 @@ void HttpSession::HandOff(Slot& slot) {
   queue_.pop_front();
   handed_off_ = true;
   closed_ = true;
-  stream_.expires_never();
+  timer_.cancel();
   handoff(std::move(stream_), std::move(buffer_), std::move(request));
+}
+
+// One timer per connection, moved only when it fires or for an earlier
+// deadline, instead of basic_stream's timer wait and cancel per read and
+// per write. As with basic_stream, a deadline applies to the read or write
+// in progress: with none in progress (waiting for answers) nothing expires.
+void HttpSession::SetDeadline(std::chrono::steady_clock::duration timeout) {
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  if (!closed_ && (!timer_armed_ || deadline_ < timer_.expiry())) ArmTimer();
+}
+
+void HttpSession::ArmTimer() {
+  timer_armed_ = true;
+  timer_.expires_at(deadline_);  // cancels a later wait, which then ignores its abort
+  timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->OnTimer(ec); });
+}
+
+void HttpSession::OnTimer(beast::error_code ec) {
+  if (ec == net::error::operation_aborted) return;
+  timer_armed_ = false;
+  if (closed_ || !(reading_ || writing_ || lingering_)) return;
+  if (std::chrono::steady_clock::now() < deadline_) return ArmTimer();
+  Close();  // timed out: as basic_stream does, close; the read or write fails
 }
 
 void HttpSession::Close() {
   if (closed_) return;
   closed_ = true;
+  timer_.cancel();
   beast::error_code ec;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   stream_.close();

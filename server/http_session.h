@@ -14,6 +14,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <chrono>
 #include <cstdint>
@@ -119,6 +120,9 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void Serialize(Slot& slot, bool close);
   void OnWrite(beast::error_code ec, bool close_after);
   void HandOff(Slot& slot);
+  void SetDeadline(std::chrono::steady_clock::duration timeout);
+  void ArmTimer();
+  void OnTimer(beast::error_code ec);
   void Close();
   void Linger();
 
@@ -131,6 +135,10 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   std::deque<Slot> queue_;
   uint64_t next_id_ = 1;
   std::string out_;
+  // Read/write timeouts (SetDeadline); stream_ itself never expires.
+  net::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool timer_armed_ = false;  // a wait is pending that has not been cancelled
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;  // no more requests will be read

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "engine/engine.h"
+
 namespace ctxd::server {
 namespace {
 
@@ -30,7 +32,94 @@ int NestingDepth(std::string_view text, int limit) {
   return max_depth;
 }
 
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+void SkipSpace(std::string_view text, size_t* pos) {
+  while (*pos < text.size() && IsJsonSpace(text[*pos])) ++*pos;
+}
+
+// Skips whitespace, then consumes `c`; false when it is not next.
+bool Consume(std::string_view text, size_t* pos, char c) {
+  SkipSpace(text, pos);
+  if (*pos == text.size() || text[*pos] != c) return false;
+  ++*pos;
+  return true;
+}
+
+// A string without escapes or control characters at `*pos` (its opening
+// quote), quotes included; empty when there is none. UTF-8 is checked by
+// the caller.
+std::string_view PlainString(std::string_view text, size_t* pos) {
+  if (*pos == text.size() || text[*pos] != '"') return {};
+  size_t end = *pos + 1;
+  while (end < text.size() && text[end] != '"') {
+    const auto byte = static_cast<unsigned char>(text[end]);
+    if (byte < 0x20 || byte == '\\') return {};
+    ++end;
+  }
+  if (end == text.size()) return {};
+  const std::string_view value = text.substr(*pos, end + 1 - *pos);
+  *pos = end + 1;
+  return value;
+}
+
+// Decimal digits of an unsigned integer that fits in 64 bits (no sign,
+// fraction, exponent or leading zero), or empty.
+std::string_view PlainUnsigned(std::string_view text, size_t* pos) {
+  size_t end = *pos;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  const std::string_view digits = text.substr(*pos, end - *pos);
+  if (digits.empty() || (digits.size() > 1 && digits[0] == '0')) return {};
+  if (end < text.size() && (text[end] == '.' || text[end] == 'e' || text[end] == 'E')) return {};
+  uint64_t value = 0;
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec != std::errc()) return {};
+  *pos = end;
+  return digits;
+}
+
+// One `"name": value` member of a flat object.
+bool ParseFlatMember(std::string_view text, size_t* pos, FlatMember* member) {
+  SkipSpace(text, pos);
+  const std::string_view name = PlainString(text, pos);
+  if (name.empty() || !Consume(text, pos, ':')) return false;
+  member->name = name.substr(1, name.size() - 2);
+  SkipSpace(text, pos);
+  member->json = PlainString(text, pos);
+  member->is_string = !member->json.empty();
+  if (!member->is_string) member->json = PlainUnsigned(text, pos);
+  return !member->json.empty();
+}
+
 }  // namespace
+
+const FlatMember* FlatObject::Find(std::string_view name) const {
+  for (size_t i = 0; i < size; ++i) {
+    if (members[i].name == name) return &members[i];
+  }
+  return nullptr;
+}
+
+bool ParseFlatObject(std::string_view text, FlatObject* out) {
+  size_t pos = 0;
+  out->size = 0;
+  if (!Consume(text, &pos, '{')) return false;
+  SkipSpace(text, &pos);
+  if (pos < text.size() && text[pos] == '}') {
+    ++pos;
+  } else {
+    while (true) {
+      if (out->size == kMaxFlatMembers) return false;
+      FlatMember& member = out->members[out->size];
+      if (!ParseFlatMember(text, &pos, &member) || out->Find(member.name) != nullptr) return false;
+      ++out->size;
+      if (Consume(text, &pos, '}')) break;
+      if (!Consume(text, &pos, ',')) return false;
+    }
+  }
+  SkipSpace(text, &pos);
+  // One UTF-8 check over the whole text covers every name and string.
+  return pos == text.size() && engine::IsValidUtf8(text);
+}
 
 StatusOr<Json> ParseJson(std::string_view text) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {

@@ -26,6 +26,31 @@ StatusOr<Json> ParseJsonObject(std::string_view text);
 // The canonical JSON text of `value` (what the engine stores).
 std::string CanonicalJson(const Json& value);
 
+// The fast path of small write bodies and WebSocket ops, which need no JSON
+// tree. A flat object is a JSON object whose members are all plain strings
+// (no backslash, no control character, valid UTF-8) or unsigned integers
+// that fit in 64 bits, with distinct names; JSON whitespace is allowed
+// around the tokens. For such values the input text is already canonical
+// JSON (what CanonicalJson would produce), so `json` is used as it is.
+struct FlatMember {
+  std::string_view name;
+  std::string_view json;  // the value's text: a string with its quotes, or digits
+  bool is_string = false;
+  // The string's content without quotes (is_string only).
+  std::string_view text() const { return json.substr(1, json.size() - 2); }
+};
+inline constexpr size_t kMaxFlatMembers = 8;
+struct FlatObject {
+  FlatMember members[kMaxFlatMembers];
+  size_t size = 0;
+  // The member called `name`, or nullptr.
+  const FlatMember* Find(std::string_view name) const;
+};
+// Fills `out` when `text` is a flat object of at most kMaxFlatMembers
+// members; false for any other text (the caller parses it with
+// ParseJsonObject, which gives the same values and the error messages).
+bool ParseFlatObject(std::string_view text, FlatObject* out);
+
 // Optional string field: absent or null leaves `*out` as it is; another type is an error.
 Status OptionalString(const Json& object, const char* name, std::string* out);
 // Required string field.

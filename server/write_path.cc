@@ -15,12 +15,15 @@ std::string NewUuid() {
 }
 
 Status SetCommandId(const HttpRequest& request, const Json* body, engine::Command* command) {
-  std::string id;
-  if (auto header = request.Header("Idempotency-Key")) {
-    id = *header;
-  } else if (body != nullptr) {
-    CTXD_RETURN_IF_ERROR(OptionalString(*body, "command_id", &id));
+  std::string body_id;
+  if (body != nullptr && !request.Header("Idempotency-Key")) {
+    CTXD_RETURN_IF_ERROR(OptionalString(*body, "command_id", &body_id));
   }
+  return SetCommandId(request, body_id, command);
+}
+
+Status SetCommandId(const HttpRequest& request, std::string_view body_id, engine::Command* command) {
+  std::string id(request.Header("Idempotency-Key").value_or(body_id));
   if (id.empty()) {
     command->command_id = NewUuid();
     command->client_command_id = false;

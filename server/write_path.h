@@ -20,6 +20,8 @@ std::string NewUuid();
 // Sets command.command_id from the Idempotency-Key header or the body's
 // "command_id" (client-chosen: deduplicated), else a new UUID.
 Status SetCommandId(const HttpRequest& request, const Json* body, engine::Command* command);
+// The same with the body's "command_id" already read (empty: none).
+Status SetCommandId(const HttpRequest& request, std::string_view body_id, engine::Command* command);
 
 // Submits `command`. The completion runs on the store's writer thread, so it
 // only renders the small answer (`render(const CommandResult&) -> HttpResponse`)

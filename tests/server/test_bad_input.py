@@ -109,7 +109,10 @@ class BadInputTest(unittest.TestCase):
 
     # Bad JSON and wrong types.
     def test_malformed_json(self):
-        for body in (b"{", b'{"value": }', b"nul", b"", b"   ", b'{"value": 1} trailing', b"\xff\xfe"):
+        for body in (b"{", b'{"value": }', b"nul", b"", b"   ", b'{"value": 1} trailing', b"\xff\xfe",
+                     # Near misses of the plain {"value": "<string>"} fast path.
+                     b'{"value":"a\x01b"}', b'{"value":"abc', b'{"value":"x"} x', b'{"value":"x",}',
+                     b'{"value":"x"}}', b'{"value":"x\\"}', b'{"value" "x"}', b'{value:"x"}'):
             self.assertApiError(requests.put(self.ctxd.url + "/v1/context/k", data=body, timeout=5))
             self.assertApiError(requests.post(self.ctxd.url + "/v1/context", data=body, timeout=5))
             self.assertApiError(requests.post(self.ctxd.url + "/v1/sessions/s/commands", data=body, timeout=5))

@@ -57,6 +57,47 @@ class RestTest(unittest.TestCase):
         self.assertEqual(again["version"], first["version"])
         self.assertEqual(self.ctxd.head(), head)
 
+    def test_string_bodies_are_stored_as_canonical_json(self):
+        # {"value": "<string>"} without escapes skips the JSON tree; escapes,
+        # spacing and other members go through the parser. Both store the
+        # same canonical text.
+        cases = [
+            (b'{"value":"plain"}', "plain"),
+            (b' {\r\n\t"value" :  "sp aced" } \n', "sp aced"),
+            ('{"value":"ünï 😀 / \x7f"}'.encode(), "ünï 😀 / \x7f"),
+            (b'{"value":"q\\"uote\\\\ \\u00e9 \\/ \\n"}', 'q"uote\\ é / \n'),
+            (b'{"value":""}', ""),
+            (b'{"value":"with actor","actor":"bob"}', "with actor"),
+            (b'{"session":"s-flat","value":18446744073709551615}', 18446744073709551615),
+            (b'{"value":0,"other":"ignored"}', 0),
+            (b'{"value":[1, "a"]}', [1, "a"]),
+        ]
+        for i, (body, expected) in enumerate(cases):
+            path = "/v1/context/canonical-%d" % i
+            put = requests.put(self.ctxd.url + path, data=body, timeout=5)
+            self.assertEqual(put.status_code, 200, (body, put.text))
+            self.assertTrue(put.json()["changed"])
+            got = self.ctxd.get(path)
+            self.assertEqual(got.json()["value"], expected)
+            canonical = json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+            self.assertIn('"value":' + canonical + ",", got.content.decode("utf-8"))
+            self.assertEqual(got.json()["actor"], "bob" if b"actor" in body else "anonymous")
+            again = requests.put(self.ctxd.url + path, data=body, timeout=5).json()
+            self.assertFalse(again["changed"], body)
+            self.assertEqual(again["version"], put.json()["version"])
+
+    def test_command_id_in_a_plain_body_deduplicates(self):
+        body = b'{"value":"once","command_id":"plain-body-cid"}'
+        first = requests.put(self.ctxd.url + "/v1/context/plain-cid", data=body, timeout=5)
+        self.assertEqual(first.status_code, 200, first.text)
+        head = self.ctxd.head()
+        again = requests.put(self.ctxd.url + "/v1/context/plain-cid", data=body, timeout=5)
+        self.assertEqual(again.json(), first.json())
+        self.assertEqual(self.ctxd.head(), head)
+        for bad in (b'{"value":"x","actor":"a\x7fb"}', b'{"value":"x","command_id":"' + b"c" * 257 + b'"}'):
+            self.assertEqual(requests.put(self.ctxd.url + "/v1/context/plain-cid", data=bad, timeout=5).status_code,
+                             400, bad)
+
     def test_default_actor_is_anonymous(self):
         self.ctxd.put("/v1/context/anon", json={"value": 1})
         self.assertEqual(self.ctxd.get("/v1/context/anon").json()["actor"], "anonymous")
