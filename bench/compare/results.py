@@ -2,7 +2,7 @@
 """Results of bench/compare/run.sh.
 
   results.py record FORMAT --out FILE --system S --workload W --conc C --round R < tool output
-      parses one tool's output (wrk, redis, watch, ws, raw) into a JSON line of FILE.
+      parses one tool's output (wrk, redis, watch, ws, ws-fanout, raw) into a JSON line of FILE.
   results.py raw-fsync --dir DIR --seconds S
       100-byte write + fdatasync in a loop on DIR's file system: the device's
       sync rate, p50 and p99; prints the JSON line `record raw` takes.
@@ -26,7 +26,7 @@ WORKLOAD_TITLES = {
     "pipelined": "durable sets, 16 in flight per connection",
     "read": "reads of existing keys",
     "history": "history of one key, 1,000 versions (op = whole history)",
-    "fanout": "live fanout, write ack -> delivery (conc = watchers; ops = deliveries/s)",
+    "fanout": "live fanout, 100 writes/s (conc = watchers; ops = deliveries/s)",
 }
 CTXD = {
     "write": "ctxd PUT",
@@ -68,6 +68,19 @@ def parse_output(kind, text):
             "p50_ms": float(match.group(2)),
             "p99_ms": float(match.group(3)),
             "errors": int(match.group(5)) + int(match.group(6)),
+        }
+    if kind == "ws-fanout":
+        match = re.search(
+            r"delivered (\d+) events in [\d.]+ s = ([\d.]+) events/s; latency commit->delivery"
+            r" p50 ([\d.]+) ms, p99 ([\d.]+) ms", text)
+        missing = re.search(r"subscribers missing events (\d+)", text)
+        if not match or not missing:
+            raise ValueError("no fanout result in ws_load's output")
+        return {
+            "ops": float(match.group(2)),
+            "p50_ms": float(match.group(3)),
+            "p99_ms": float(match.group(4)),
+            "errors": int(missing.group(1)),
         }
     raise ValueError("unknown format " + kind)
 
@@ -266,7 +279,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     rec = commands.add_parser("record")
-    rec.add_argument("format", choices=["wrk", "redis", "watch", "ws", "raw"])
+    rec.add_argument("format", choices=["wrk", "redis", "watch", "ws", "ws-fanout", "raw"])
     rec.add_argument("--out", required=True)
     rec.add_argument("--system", required=True)
     rec.add_argument("--workload", required=True)

@@ -133,8 +133,9 @@ redis_run() {  # redis_run CONC ARGS...
   shift
   probe=$(run redis-benchmark -h "$host" -p "$redis_port" -c "$conc" -n $((conc * 50 + 200)) --csv "$@")
   rate=$(awk -F'"' '/^"[A-Z]/ { rate = $4 } END { print rate + 0 }' <<<"$probe")
-  run redis-benchmark -h "$host" -p "$redis_port" -c "$conc" --csv "$@" \
-    -n "$(python3 -c "print(max(1000, int($seconds * max($rate, 100))))")"
+  # -n before the arguments: after a command (XADD ...) everything is part of it.
+  run redis-benchmark -h "$host" -p "$redis_port" -c "$conc" --csv \
+    -n "$(python3 -c "print(max(1000, int($seconds * max($rate, 100))))")" "$@"
 }
 
 # The systems of a workload, rotated by the round so each runs first in turn.
@@ -237,16 +238,24 @@ if wants history; then
 fi
 
 if wants fanout; then
-  echo "== live fanout, $fanout_rate writes/s, latency from the write's ack to delivery"
+  # Latency: etcd from the put's acknowledgement to delivery (watch_load);
+  # ctxd from the event's commit time, taken before its fsync, to delivery
+  # (ws_load, whose cheaper client keeps up with 1,000 subscribers): an upper
+  # bound of ctxd's acknowledgement -> delivery time.
+  echo "== live fanout, $fanout_rate writes/s"
   for round in $(seq "$rounds"); do
     for watchers in 100 1000; do
+      # Up to 60 s to connect the watchers, the writes, up to 10 s to drain.
+      limit=$(python3 -c "print(int($seconds * 4 + 120))")
       for system in $(rotated "$round" ctxd etcd); do
-        port=$([[ $system == ctxd ]] && echo $ctxd_port || echo $etcd_port)
-        name=$([[ $system == ctxd ]] && echo "ctxd WebSocket" || echo "etcd watch")
-        # Up to 60 s to connect the watchers, the writes, up to 10 s to drain.
-        limit=$(python3 -c "print(int($seconds * 4 + 120))")
-        watch_load --system "$system" --target "$host:$port" --mode fanout --subscribers "$watchers" \
-          --rate "$fanout_rate" --seconds "$seconds" --drain 10 | record watch "$name" fanout "$watchers" "$round"
+        if [[ $system == ctxd ]]; then
+          run "$bin/ws_load" --target "$host:$ctxd_port" --mode fanout --subscribers "$watchers" \
+            --rate "$fanout_rate" --seconds "$seconds" --threads 2 |
+            record ws-fanout "ctxd WebSocket" fanout "$watchers" "$round"
+        else
+          watch_load --system etcd --target "$host:$etcd_port" --mode fanout --subscribers "$watchers" \
+            --rate "$fanout_rate" --seconds "$seconds" --drain 10 | record watch "etcd watch" fanout "$watchers" "$round"
+        fi
       done
     done
   done
