@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "server/access_tokens.h"
 #include "server/responses.h"
 #include "server/stream_context.h"
 #include "server/target.h"
@@ -39,6 +40,11 @@ std::optional<StreamSocket> Rebind(StreamSocket socket, const Strand& strand) {
 }
 
 }  // namespace
+
+bool EioServer::ReadOnly(std::optional<std::string_view> authorization, std::string_view target) const {
+  const AccessTokens* tokens = context_.access_tokens;
+  return tokens != nullptr && tokens->Find(RequestToken(authorization, target)) != Access::kWrite;
+}
 
 void RejectUpgrade(StreamSocket socket, const HttpResponse& response) {
   auto held =
@@ -90,7 +96,11 @@ void EioServer::HandlePolling(HttpRequest& request, const Responder& respond) {
     if (context_.shutting_down)
       return respond(ErrorResponse(503, "UNAVAILABLE", "the server is shutting down"));
     auto session = Create();
-    return net::post(session->strand(), [session, respond] { session->OpenPolling(respond); });
+    const bool read_only = ReadOnly(request.Header("Authorization"), request.target);
+    return net::post(session->strand(), [session, respond, read_only] {
+      session->set_read_only(read_only);
+      session->OpenPolling(respond);
+    });
   }
   auto session = Find(*sid);
   if (!session) return respond(EngineIoError("unknown sid"));
@@ -115,14 +125,23 @@ void EioServer::HandleWebSocket(HttpStream stream, http::request<http::string_bo
   const std::string* sid = view.Query("sid");
   std::shared_ptr<EioSession> session = sid != nullptr ? Find(*sid) : nullptr;
   if (sid != nullptr && !session) return RejectUpgrade(std::move(socket), EngineIoError("unknown sid"));
-  if (!session) session = Create();
+  bool read_only = false;
+  if (!session) {
+    session = Create();
+    const auto authorization = request.find(http::field::authorization);
+    read_only =
+        ReadOnly(authorization == request.end() ? std::nullopt
+                                                : std::optional<std::string_view>(authorization->value()),
+                 request.target());
+  }
   auto rebound = Rebind(std::move(socket), session->strand());
   if (!rebound) {
     if (sid == nullptr) net::post(session->strand(), [session] { session->Close("socket lost"); });
     return;
   }
   net::post(session->strand(), [session, socket = std::move(*rebound), request = std::move(request),
-                                upgrade = sid != nullptr]() mutable {
+                                upgrade = sid != nullptr, read_only]() mutable {
+    if (!upgrade) session->set_read_only(read_only);
     session->OnWebSocket(std::move(socket), std::move(request), upgrade);
   });
 }

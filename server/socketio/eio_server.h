@@ -13,6 +13,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -50,6 +51,8 @@ class EioServer {
  private:
   std::shared_ptr<EioSession> Create();
   std::shared_ptr<EioSession> Find(const std::string& sid);
+  // Whether the request's access token may only read (--auth-file).
+  bool ReadOnly(std::optional<std::string_view> authorization, std::string_view target) const;
 
   ServerContext& context_;
   SioHub& hub_;

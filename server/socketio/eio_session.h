@@ -58,6 +58,8 @@ class EioSession : public FrameSink,
 
   // Strand. The handshake GET: answers the open packet, starts the heartbeat.
   void OpenPolling(const Responder& respond);
+  // Strand, before the session opens: see SioSockets::set_read_only.
+  void set_read_only(bool read_only) { sockets_.set_read_only(read_only); }
   void OnPollGet(const Responder& respond);
   void OnPollPost(const std::string& body, const Responder& respond);
   // Strand: a WebSocket on this session (an upgrade when `upgrade`, else a

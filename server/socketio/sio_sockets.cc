@@ -212,6 +212,7 @@ void SioSockets::ContextSet(const std::string& arg, std::optional<uint64_t> ack_
   if (status.ok()) status = engine::ValidateKey(set.key);
   if (status.ok()) status = OptionalString(*body, "who", &command.actor);
   if (status.ok()) status = ValidateActor(command.actor);
+  if (status.ok() && read_only_) status = Status::InvalidArgument("this access token may read but not write");
   if (!status.ok()) return Emit(Nsp::kRoot, "error", MessagePayload("context_set: " + status.message()));
   set.value = CanonicalJson(*value);
   command.command_id = NewUuid();

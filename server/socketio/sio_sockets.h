@@ -50,6 +50,9 @@ class SioSockets {
   void OnFrames(Nsp nsp, const std::vector<FramePtr>& frames);
   // The session ends: every socket leaves.
   void CloseAll();
+  // The session's access token may read but not write (--auth-file):
+  // context_set is refused.
+  void set_read_only(bool read_only) { read_only_ = read_only; }
 
  private:
   struct Socket {
@@ -75,6 +78,7 @@ class SioSockets {
   SioHub& hub_;
   SocketHost& host_;
   std::optional<Socket> sockets_[2];  // by Nsp
+  bool read_only_ = false;
 };
 
 }  // namespace ctxd::server::socketio
