@@ -1,5 +1,7 @@
 #include "server/ws_ops.h"
 
+#include <optional>
+
 #include "engine/engine.h"
 #include "server/command_json.h"
 #include "server/json_body.h"
@@ -83,10 +85,46 @@ Status ParseUndoRedo(const Json& message, bool undo, engine::Command* command) {
   return Status::Ok();
 }
 
+// A set op that is a flat object (json_body.h) with the field types a set
+// takes: read without a JSON tree, with ParseSet's checks and messages, in
+// its order. nullopt for any other op (ParseWsOp parses it then).
+std::optional<StatusOr<WsOp>> ParseFlatSet(std::string_view text, std::string* id) {
+  FlatObject message;
+  if (!ParseFlatObject(text, &message)) return std::nullopt;
+  const FlatMember* name = message.Find("op");
+  const FlatMember* key = message.Find("key");
+  const FlatMember* value = message.Find("value");
+  const FlatMember* if_match = message.Find("if_match");
+  const FlatMember* fields[] = {message.Find("session"), message.Find("actor"), message.Find("command_id")};
+  if (name == nullptr || !name->is_string || name->text() != "set" || key == nullptr || !key->is_string ||
+      value == nullptr || (if_match != nullptr && if_match->is_string)) {
+    return std::nullopt;
+  }
+  for (const FlatMember* field : fields) {
+    if (field != nullptr && !field->is_string) return std::nullopt;
+  }
+  if (const FlatMember* given = message.Find("id")) *id = given->json;
+  const auto string_of = [](const FlatMember* field) { return field ? field->text() : std::string_view(); };
+  engine::SetContext set;
+  set.key = key->text();
+  CTXD_RETURN_IF_ERROR(engine::ValidateKey(set.key));
+  set.value = value->json;
+  if (if_match != nullptr) set.if_match = ParseUint(if_match->json);  // digits that fit in 64 bits
+  WsOp op;
+  op.command.session = string_of(fields[0]);
+  if (!op.command.session.empty()) CTXD_RETURN_IF_ERROR(engine::ValidateName("session", op.command.session));
+  op.command.actor = string_of(fields[1]);
+  CTXD_RETURN_IF_ERROR(ValidateActor(op.command.actor));
+  CTXD_RETURN_IF_ERROR(SetCommandId(kNoHeaders, string_of(fields[2]), &op.command));
+  op.command.body = std::move(set);
+  return op;
+}
+
 }  // namespace
 
 StatusOr<WsOp> ParseWsOp(std::string_view text, std::string* id) {
   *id = "null";
+  if (auto flat = ParseFlatSet(text, id)) return std::move(*flat);
   auto message = ParseJsonObject(text);
   if (!message.ok()) return message.status();
   CTXD_RETURN_IF_ERROR(ReadId(*message, id));

@@ -204,6 +204,8 @@ class StreamTest(unittest.TestCase):
             ({"op": "set", "id": {"no": 1}, "key": "k", "value": 1}, None, "BAD_REQUEST"),
             ({"op": "set", "id": 7, "key": "k", "value": 1, "actor": 5}, 7, "BAD_REQUEST"),
             ({"op": "set", "id": 8, "key": "bad-op-k", "value": 2, "if_match": 999999}, 8, "PRECONDITION_FAILED"),
+            ({"op": "set", "id": 15, "key": "k", "value": 1, "if_match": "3"}, 15, "BAD_REQUEST"),
+            ('{"op":"set","id":"plain-16","key":"k","value":"v","actor":"a\x7fb"}', "plain-16", "BAD_REQUEST"),
             ({"op": "command", "id": 9, "session": "bad-s", "command": {"command": "explode"}}, 9, "BAD_REQUEST"),
             ({"op": "command", "id": 10, "command": {"command": "create_node", "type": "t", "name": "n"}}, 10,
              "BAD_REQUEST"),
