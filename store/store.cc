@@ -56,17 +56,6 @@ struct Store::Batch {
   std::vector<StatusOr<engine::CommandResult>> results;
   std::vector<engine::Event> events;
   std::vector<log::LogRecord> records;
-
-  // Appends `later`, executed after this batch, so both commit together.
-  void Absorb(Batch&& later) {
-    auto append = [](auto& to, auto& from) {
-      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-    };
-    append(submissions, later.submissions);
-    append(results, later.results);
-    append(events, later.events);
-    append(records, later.records);
-  }
 };
 
 std::string Store::KeyIndexPrefix(std::string_view key) {
@@ -111,7 +100,6 @@ Store::Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, en
     : options_(options), log_(std::move(log)), state_(std::move(state)) {
   durable_seq_.store(state_.head_seq);
   snapshotter_ = std::make_unique<snapshots::Snapshotter>(*log_, options_.limits, options_.snapshots);
-  committer_ = std::thread([this] { CommitLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -125,7 +113,6 @@ void Store::Close() {
     }
     queue_cv_.notify_all();
     writer_.join();
-    committer_.join();
     snapshotter_.reset();
   });
 }
@@ -160,63 +147,41 @@ void Store::AddCommitStatsListener(CommitStatsListener fn) {
   stats_listeners_.push_back(std::move(fn));
 }
 
-// ---- Writer thread --------------------------------------------------------
-
-void Store::WriterLoop() {
-  while (true) {
-    const size_t room = WaitForRoomToStage();
-    Batch batch;
-    batch.submissions = TakePending(room);
-    if (batch.submissions.empty()) break;  // closing and drained
-    AssignCommandIds(batch);
-    std::lock_guard exec(exec_mu_);
-    ExecuteBatch(batch);
-    StageBatch(std::move(batch));
-  }
-  {
-    std::lock_guard lock(stage_mu_);
-    writer_done_ = true;
-  }
-  stage_cv_.notify_all();
-}
-
-// How many commands the staged batch can still take (it only shrinks while
-// the writer waits: the commit thread empties it).
-size_t Store::WaitForRoomToStage() {
-  std::unique_lock lock(stage_mu_);
-  const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
-  stage_cv_.wait(lock, [&] { return !staged_ || staged_->submissions.size() < max_batch; });
-  return staged_ ? max_batch - staged_->submissions.size() : max_batch;
-}
-
-std::vector<Store::Submission> Store::TakePending(size_t limit) {
+std::vector<Store::Submission> Store::TakePending() {
   std::unique_lock lock(queue_mu_);
   queue_cv_.wait(lock, [&] { return closing_ || !pending_.empty(); });
   std::vector<Submission> taken;
-  if (pending_.size() <= limit) {
+  if (pending_.size() <= options_.max_batch) {
     taken.swap(pending_);
   } else {
-    auto split = pending_.begin() + static_cast<std::ptrdiff_t>(limit);
+    auto split = pending_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
     taken.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(split));
     pending_.erase(pending_.begin(), split);
   }
   return taken;
 }
 
-void Store::AssignCommandIds(Batch& batch) {
+void Store::WriterLoop() {
+  while (true) {
+    Batch batch;
+    batch.submissions = TakePending();
+    if (batch.submissions.empty()) return;  // closing and drained
+    ExecuteBatch(batch);
+    CommitBatch(batch);
+  }
+}
+
+// Validates and applies each command in order, so later commands of the
+// batch see the effects of earlier ones; then, outside the state lock (so
+// readers wait less), encodes the events and their index keys.
+void Store::ExecuteBatch(Batch& batch) {
+  batch.results.reserve(batch.submissions.size());
+  batch.events.reserve(batch.submissions.size());
   for (auto& submission : batch.submissions) {
     if (submission.command.command_id.empty()) {
       submission.command.command_id = boost::uuids::to_string(uuid_generator_());
     }
   }
-}
-
-// Validates and applies each command in order, so later commands of the
-// batch see the effects of earlier ones; then, outside the state lock,
-// encodes the events and their index keys.
-void Store::ExecuteBatch(Batch& batch) {
-  batch.results.reserve(batch.submissions.size());
-  batch.events.reserve(batch.submissions.size());
   {
     std::unique_lock lock(state_mu_);
     // Commit times never go backwards along the log (SeqAtTime relies on it).
@@ -238,40 +203,6 @@ void Store::ExecuteBatch(Batch& batch) {
   }
 }
 
-// Hands `batch` to the commit thread, behind whatever is staged already.
-void Store::StageBatch(Batch&& batch) {
-  {
-    std::lock_guard lock(stage_mu_);
-    if (staged_) {
-      staged_->Absorb(std::move(batch));
-    } else {
-      staged_ = std::make_unique<Batch>(std::move(batch));
-    }
-  }
-  stage_cv_.notify_all();
-}
-
-// ---- Commit thread --------------------------------------------------------
-
-void Store::CommitLoop() {
-  Batch batch;
-  while (TakeStaged(&batch)) CommitBatch(batch);
-}
-
-// Waits for a staged batch; false once the writer is done and nothing is left.
-bool Store::TakeStaged(Batch* batch) {
-  std::unique_ptr<Batch> taken;
-  {
-    std::unique_lock lock(stage_mu_);
-    stage_cv_.wait(lock, [&] { return staged_ || writer_done_; });
-    if (!staged_) return false;
-    taken = std::move(staged_);
-  }
-  stage_cv_.notify_all();  // room to stage again
-  *batch = std::move(*taken);
-  return true;
-}
-
 void Store::CommitBatch(Batch& batch) {
   if (!batch.records.empty()) {
     const auto started = std::chrono::steady_clock::now();
@@ -279,7 +210,15 @@ void Store::CommitBatch(Batch& batch) {
     const CommitStats stats{batch.records.size(), batch.submissions.size(),
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                             written.ok()};
-    if (!written.ok()) return FailBatch(batch, written, stats);
+    if (!written.ok()) {
+      spdlog::error("commit of {} events failed: {}", batch.records.size(), written.ToString());
+      RecoverAfterFailedWrite();
+      PublishStats(stats);  // after the rollback: whoever read the failed batch can now be told
+      for (auto& submission : batch.submissions) {
+        submission.done(Status::Unavailable("the write failed and nothing was stored: " + written.message()));
+      }
+      return;
+    }
     PublishStats(stats);
     durable_seq_.store(batch.records.back().seq, std::memory_order_release);
     {
@@ -290,34 +229,6 @@ void Store::CommitBatch(Batch& batch) {
   }
   for (size_t i = 0; i < batch.submissions.size(); ++i) {
     batch.submissions[i].done(std::move(batch.results[i]));
-  }
-}
-
-// The write of `batch` failed. The batch staged behind it was executed on
-// the state that included `batch`, so it fails too; the state goes back to
-// the log's.
-void Store::FailBatch(Batch& batch, const Status& written, const CommitStats& stats) {
-  spdlog::error("commit of {} events failed: {}", batch.records.size(), written.ToString());
-  std::unique_ptr<Batch> on_top;
-  {
-    std::lock_guard exec(exec_mu_);  // the writer is between batches
-    {
-      std::lock_guard lock(stage_mu_);
-      on_top = std::move(staged_);
-    }
-    stage_cv_.notify_all();
-    RecoverAfterFailedWrite();
-    PublishStats(stats);  // after the rollback: whoever read the failed batch can now be told
-  }
-  for (auto& submission : batch.submissions) {
-    submission.done(Status::Unavailable("the write failed and nothing was stored: " + written.message()));
-  }
-  if (!on_top) return;
-  for (auto& submission : on_top->submissions) {
-    submission.done(
-        Status::Unavailable("an earlier write failed and this command, executed after it, was not "
-                            "stored: " +
-                            written.message()));
   }
 }
 

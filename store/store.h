@@ -1,27 +1,20 @@
 // Store: ties the layers together. It validates each command against the
 // current state, appends its event durably, applies it and publishes it.
 //
-// Write path (single writer, DESIGN.md "Durability"), a two-stage pipeline:
-//  - the writer thread drains everything queued by Submit(), executes each
-//    command against the state (under the state lock), then encodes the
-//    events and their index keys (outside it) and stages the batch;
-//  - the commit thread takes the staged batch, writes all its events and
-//    index entries in ONE synced RocksDB WriteBatch (group commit), then
-//    publishes the events and fires the completions.
-// So the next batch is executed while the previous one's fsync runs; while
-// a write is in progress, newly executed commands join the staged batch.
-// Completions fire only after the write of their batch returned OK, in seq
-// order. If a write fails, every command of that batch AND of the batch
-// staged on top of it fails with kUnavailable, and the state is rebuilt from
-// the log (the engine is deterministic), so it is exactly as before the
-// failed batch; later batches are tried afresh.
+// Write path (single writer, DESIGN.md "Durability"): Submit() queues a
+// command; one writer thread drains everything queued, executes each command
+// against the state (under the state lock), writes all resulting events and
+// their index entries in ONE synced RocksDB WriteBatch (group commit), then
+// publishes the events and fires the completions. Submissions keep queueing
+// while a batch is being written, so the next batch fills during the fsync.
+// If the write fails, every command of the batch fails with kUnavailable and
+// the state is rebuilt from the log (the engine is deterministic), so it is
+// exactly as before the batch.
 //
 // Reads run under a shared lock on the in-memory state. The writer applies a
 // batch before its fsync returns, so a read may observe events up to
 // state().head_seq, of which only those <= durable_seq() are durable; a
-// caller that must not reveal undurable data waits for durable_seq(), and is
-// told by the commit stats listener (ok = false) when a rollback dropped
-// what it saw.
+// caller that must not reveal undurable data waits for durable_seq().
 //
 // Thread safety: every public method is safe from any thread.
 #pragma once
@@ -67,7 +60,7 @@ struct CommitStats {
 class Store {
  public:
   using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
-  // Runs on the commit thread after each durable batch, in seq order; must be quick.
+  // Runs on the writer thread after each durable batch, in seq order; must be quick.
   using CommitListener = std::function<void(const std::vector<engine::Event>& events)>;
 
   // Opens the log and recovers the state (newest snapshot + replay).
@@ -77,7 +70,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Queues `command` (a command without command_id gets a generated UUID);
-  // `done` runs on the store's commit thread once the command is
+  // `done` runs on the writer thread once the command is
   // durable (or refused). After Close() it fails with kUnavailable.
   void Submit(engine::Command command, Completion done);
   // Submit and wait.
@@ -104,7 +97,7 @@ class Store {
   StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
 
   void AddCommitListener(CommitListener fn);
-  // Runs on the commit thread after every attempted write; must be quick.
+  // Runs on the writer thread after every attempted write; must be quick.
   // For a failed write it runs after the state was rolled back, so a reader
   // that saw the failed batch (state head > durable_seq) can be told.
   using CommitStatsListener = std::function<void(const CommitStats& stats)>;
@@ -116,7 +109,7 @@ class Store {
   const engine::EngineLimits& limits() const { return options_.limits; }
 
   // Stops accepting commands, commits everything already queued, stops the
-  // writer, the commit thread and the snapshotter. Idempotent.
+  // writer and the snapshotter. Idempotent.
   void Close();
 
   // Index prefixes (docs/event-format.md).
@@ -132,18 +125,10 @@ class Store {
   struct Batch;
 
   Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, engine::State state);
-  // Writer thread.
   void WriterLoop();
-  size_t WaitForRoomToStage();
-  std::vector<Submission> TakePending(size_t limit);
-  void AssignCommandIds(Batch& batch);
+  std::vector<Submission> TakePending();
   void ExecuteBatch(Batch& batch);
-  void StageBatch(Batch&& batch);
-  // Commit thread.
-  void CommitLoop();
-  bool TakeStaged(Batch* batch);
   void CommitBatch(Batch& batch);
-  void FailBatch(Batch& batch, const Status& written, const CommitStats& stats);
   void RecoverAfterFailedWrite();
   void PublishStats(const CommitStats& stats);
   StatusOr<std::vector<engine::Event>> ReadIndexedEvents(const std::string& prefix, uint64_t from,
@@ -165,22 +150,11 @@ class Store {
   std::vector<Submission> pending_;  // guarded by queue_mu_
   bool closing_ = false;             // guarded by queue_mu_
 
-  // Held by the writer while it executes and stages a batch, and by the
-  // commit thread while it rolls back after a failed write: a rollback never
-  // meets a batch that is executed but not staged. Lock order: exec_mu_,
-  // state_mu_, stage_mu_.
-  std::mutex exec_mu_;
-  std::mutex stage_mu_;
-  std::condition_variable stage_cv_;
-  std::unique_ptr<Batch> staged_;  // guarded by stage_mu_: executed, waiting for the commit thread
-  bool writer_done_ = false;       // guarded by stage_mu_
-
   std::mutex listeners_mu_;
   std::vector<CommitListener> listeners_;             // guarded by listeners_mu_
   std::vector<CommitStatsListener> stats_listeners_;  // guarded by listeners_mu_
 
   std::once_flag close_once_;
-  std::thread committer_;
   std::thread writer_;  // started last
 };
 
