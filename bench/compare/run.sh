@@ -6,9 +6,9 @@
 #
 # Installs etcd-server, etcd-client, redis-server, redis-tools and wrk from
 # Debian when missing; builds ctxd, ws_load, watch_load and null_server in
-# --build (default: build) when missing; starts ctxd, etcd (defaults),
-# Redis (appendonly yes, appendfsync always, no RDB saves) and a null HTTP
-# server on 127.0.0.1 with their data in a temp dir, and stops each by PID on
+# --build (default: build; a dir holding only bin/ is used as it is); starts
+# ctxd, etcd (defaults), Redis (appendonly yes, appendfsync always, no RDB
+# saves) and a null HTTP server on 127.0.0.1 with their data in a temp dir, and stops each by PID on
 # exit. Then, for every workload and concurrency, runs each system in turn,
 # the order rotated every round so drift of the machine cancels; prints one
 # table (medians over the rounds) and writes it as markdown to --markdown.
@@ -49,14 +49,14 @@ readonly host=127.0.0.1
 
 [[ $install -eq 1 ]] && "$here/install.sh"
 
+# A CMake build dir is brought up to date; a plain dir with bin/ is used as it is.
 bin="$build/bin"
 targets=(ctxd ws_load watch_load null_server)
 missing=()
 for target in "${targets[@]}"; do [[ -x $bin/$target ]] || missing+=("$target"); done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "building ${missing[*]} in $build" >&2
+if [[ -f $build/build.ninja || ${#missing[@]} -gt 0 ]]; then
   [[ -f $build/build.ninja ]] || cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
-  ninja -C "$build" -j2 "${missing[@]}" >&2
+  ninja -C "$build" -j2 "${targets[@]}" >&2
 fi
 
 for port in $ctxd_port $null_port $etcd_port $etcd_peer_port $redis_port; do
@@ -266,7 +266,7 @@ echo
 preamble="$work/preamble.md"
 {
   echo "Load before: \`${start_load# }\`; after: \`${end_load# }\`. $rounds round(s) of ${seconds} s, medians."
-  echo "Versions: ctxd $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'),"\
+  echo "Versions: ctxd from the tree at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'),"\
     "$(etcd --version | head -1), $(redis-server --version | cut -d' ' -f1-3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
 } >"$preamble"
 cat "$preamble"
