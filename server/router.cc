@@ -90,7 +90,8 @@ RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
   for (const Route& route : kRoutes) {
     if (!PathMatches(route, request.segments)) continue;
     path_match = &route;
-    // HEAD is not served: a GET route answers it with 405 like any other method.
+    // HEAD is served only where a route says so (the dashboard); a GET route
+    // answers it with 405 like any other method.
     if (route.method != request.method) continue;
     try {
       route.handler(ctx_, request, respond);
