@@ -48,6 +48,7 @@ void EioSession::OnPollGet(const Responder& respond) {
   if (closed_ || transport_ == Transport::kWebSocket || parked_) {
     return respond(BadRequest("Engine.IO: a poll is already pending, or the session is not polling"));
   }
+  if (upgrading_) return respond(TextResponse(std::string(1, static_cast<char>(EioType::kNoop))));
   parked_ = respond;
   Wake();
 }
@@ -214,11 +215,13 @@ void EioSession::OnWsRead(beast::error_code ec) {
 
 void EioSession::OnWsPacket(std::string_view packet) {
   if (transport_ == Transport::kPolling && packet == "2probe") {
+    upgrading_ = true;
     ws_->next_layer().output().PushData(WsTextFrame("3probe"));
     return AnswerPoll(std::string(1, static_cast<char>(EioType::kNoop)));
   }
   if (transport_ == Transport::kPolling && packet == "5") {
     transport_ = Transport::kWebSocket;
+    upgrading_ = false;
     return DrainToWebSocket();
   }
   HandlePacket(packet);
@@ -236,6 +239,7 @@ void EioSession::OnOutputProgress() {
 void EioSession::DropWebSocket() {
   if (!ws_ || ws_failed_) return;
   ws_failed_ = true;
+  upgrading_ = false;  // a failed probe: polling goes on
   beast::error_code ec;
   ws_->next_layer().next_layer().shutdown(net::socket_base::shutdown_send, ec);
   ws_->next_layer().next_layer().close(ec);

@@ -121,6 +121,9 @@ class EioSession : public FrameSink,
   size_t queued_bytes_ = 0;
   std::optional<Responder> parked_;  // a polling GET waiting for packets
   Transport transport_ = Transport::kPolling;
+  // Probed (2probe answered), waiting for 5: polls get a noop at once, so
+  // that a GET that arrives after the probe does not hold the upgrade up.
+  bool upgrading_ = false;
   std::unique_ptr<WsStream> ws_;  // once a WebSocket came; kept until the session goes
   beast::flat_buffer ws_buffer_;
   bool ws_reading_ = false;
