@@ -99,6 +99,11 @@ std::string RequestToken(std::optional<std::string_view> authorization, std::str
   return {};
 }
 
+bool MayWrite(const AccessTokens* tokens, std::optional<std::string_view> authorization,
+              std::string_view target) {
+  return tokens == nullptr || tokens->Find(RequestToken(authorization, target)) == Access::kWrite;
+}
+
 std::optional<HttpResponse> Authorize(const AccessTokens& tokens, std::string_view path, bool write_method,
                                       std::string_view token) {
   if (OpenPath(path)) return std::nullopt;

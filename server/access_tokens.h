@@ -53,6 +53,13 @@ class AccessTokens {
 // else the `access_token` query parameter of `target`; empty when neither.
 std::string RequestToken(std::optional<std::string_view> authorization, std::string_view target);
 
+// Whether a request with this Authorization header and target may write:
+// always when `tokens` is null (no --auth-file), else when its token grants
+// write access. For the writes a stream carries (WebSocket ops, Socket.IO
+// events), decided once when the stream opens.
+bool MayWrite(const AccessTokens* tokens, std::optional<std::string_view> authorization,
+              std::string_view target);
+
 // Whether `token` may make a request to `path`; `write_method` is true for
 // methods that may change the state. POSTs under /socket.io/ only carry a
 // stream's packets (long-polling), so they count as reads here; the writes

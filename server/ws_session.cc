@@ -55,14 +55,11 @@ void WsSession::Run(http::request<http::string_body> request) {
   if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
   auto from = UintQuery(view, "from", 0);
   if (!from.ok()) return Reject(ErrorResponse(from.status()));
-  if (const AccessTokens* tokens = context_.server.access_tokens) {
-    const auto authorization = request.find(http::field::authorization);
-    const std::string token =
-        RequestToken(authorization == request.end() ? std::nullopt
-                                                    : std::optional<std::string_view>(authorization->value()),
-                     view.target);
-    read_only_ = tokens->Find(token) != Access::kWrite;
-  }
+  const auto authorization = request.find(http::field::authorization);
+  read_only_ = !MayWrite(
+      context_.server.access_tokens,
+      authorization == request.end() ? std::nullopt : std::optional<std::string_view>(authorization->value()),
+      view.target);
 
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.handshake_timeout = context_.options.close_timeout;  // also bounds the close handshake

@@ -41,11 +41,6 @@ std::optional<StreamSocket> Rebind(StreamSocket socket, const Strand& strand) {
 
 }  // namespace
 
-bool EioServer::ReadOnly(std::optional<std::string_view> authorization, std::string_view target) const {
-  const AccessTokens* tokens = context_.access_tokens;
-  return tokens != nullptr && tokens->Find(RequestToken(authorization, target)) != Access::kWrite;
-}
-
 void RejectUpgrade(StreamSocket socket, const HttpResponse& response) {
   auto held =
       std::make_shared<std::pair<StreamSocket, std::string>>(std::move(socket), RenderHttpError(response));
@@ -96,7 +91,7 @@ void EioServer::HandlePolling(HttpRequest& request, const Responder& respond) {
     if (context_.shutting_down)
       return respond(ErrorResponse(503, "UNAVAILABLE", "the server is shutting down"));
     auto session = Create();
-    const bool read_only = ReadOnly(request.Header("Authorization"), request.target);
+    const bool read_only = !MayWrite(context_.access_tokens, request.Header("Authorization"), request.target);
     return net::post(session->strand(), [session, respond, read_only] {
       session->set_read_only(read_only);
       session->OpenPolling(respond);
@@ -130,9 +125,10 @@ void EioServer::HandleWebSocket(HttpStream stream, http::request<http::string_bo
     session = Create();
     const auto authorization = request.find(http::field::authorization);
     read_only =
-        ReadOnly(authorization == request.end() ? std::nullopt
-                                                : std::optional<std::string_view>(authorization->value()),
-                 request.target());
+        !MayWrite(context_.access_tokens,
+                  authorization == request.end() ? std::nullopt
+                                                 : std::optional<std::string_view>(authorization->value()),
+                  request.target());
   }
   auto rebound = Rebind(std::move(socket), session->strand());
   if (!rebound) {

@@ -51,8 +51,6 @@ class EioServer {
  private:
   std::shared_ptr<EioSession> Create();
   std::shared_ptr<EioSession> Find(const std::string& sid);
-  // Whether the request's access token may only read (--auth-file).
-  bool ReadOnly(std::optional<std::string_view> authorization, std::string_view target) const;
 
   ServerContext& context_;
   SioHub& hub_;
