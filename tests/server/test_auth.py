@@ -11,6 +11,7 @@ import requests
 import websocket
 
 from ctxd_harness import Ctxd
+from socketio_client import Recorder
 
 WRITER = "w-0123456789abcdef"
 READER = "r-fedcba9876543210"
@@ -115,6 +116,30 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(answer["op"], "ack", answer)
         self.assertEqual(self.server.get("/v1/context/auth-ws", headers=bearer(READER)).json()["value"], WRITER)
 
+    def socketio_set(self, token, transports, answer):
+        """Emits context_set with `token`; returns the payload of `answer`
+        and every event name the client got."""
+        client = Recorder(self.server.url + "?access_token=" + token, transports=transports).connect()
+        try:
+            client.emit("context_set", {"key": "auth-sio", "value": token, "who": "t"})
+            data = client.wait_for(answer)
+            return data, [name for _, name, _ in client.events]
+        finally:
+            client.disconnect()
+
+    def test_a_read_token_may_not_set_over_socketio(self):
+        for transports in (None, ["websocket"]):
+            before = self.head()
+            data, names = self.socketio_set(READER, transports, "error")
+            self.assertIn("may read but not write", data["message"])
+            self.assertNotIn("context_set_confirmed", names)
+            self.assertEqual(self.head(), before)
+
+    def test_a_write_token_sets_over_socketio(self):
+        for transports in (None, ["websocket"]):
+            data, names = self.socketio_set(WRITER, transports, "context_set_confirmed")
+            self.assertEqual(data["key"], "auth-sio")
+            self.assertNotIn("error", names)
 
 if __name__ == "__main__":
     unittest.main()
