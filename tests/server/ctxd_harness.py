@@ -13,7 +13,7 @@ import time
 
 import requests
 
-BANNER = re.compile(r"ctxd listening on (http://[^\s]+)")
+BANNER = re.compile(r"ctxd listening on (https?://[^\s]+)")
 
 
 def binary():
@@ -56,7 +56,7 @@ class Ctxd:
         if not found.wait(max(0.0, deadline - time.monotonic())) or self.url is None:
             self.kill()
             raise RuntimeError("ctxd did not start: " + "".join(self.stderr_lines[-20:]))
-        host, port = self.url[len("http://"):].rsplit(":", 1)
+        host, port = self.url.split("://", 1)[1].rsplit(":", 1)
         self.host, self.port = host, int(port)
         return self
 
