@@ -29,10 +29,10 @@ class CliTest(unittest.TestCase):
         return subprocess.run([binary(), "--data", self.dir] + list(args), capture_output=True, text=True,
                               timeout=30, env=env)
 
-    def test_tls_is_refused_as_not_supported(self):
+    def test_tls_with_a_missing_certificate_is_a_usage_error(self):
         out = self.run_ctxd("--tls-cert", "c.pem", "--tls-key", "k.pem")
         self.assertEqual(out.returncode, 2)
-        self.assertIn("not supported yet", out.stderr)
+        self.assertIn("--tls-cert c.pem: No such file", out.stderr)
 
     def test_a_missing_or_malformed_auth_file_is_a_usage_error(self):
         bad = os.path.join(self.dir, "tokens")
