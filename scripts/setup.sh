@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  librocksdb-dev libboost1.81-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  librocksdb-dev libboost1.81-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libssl-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-requests python3-websocket python3-socketio
+  openssl  # certificates for the TLS test (tests/server/test_tls.py)
   chromium  # the dashboard's browser test (tests/server/test_dashboard.py)
 )
 # node and npm for the socket.io-client tests: Debian's nodejs and npm, unless

@@ -5,6 +5,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 
+#include "server/tls_relay.h"
+
 namespace ctxd::server {
 namespace {
 
@@ -20,8 +22,8 @@ const std::string& BusyResponse() {
 
 }  // namespace
 
-Listener::Listener(net::io_context& ioc, HttpSessionShared& shared)
-    : ioc_(ioc), shared_(shared), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_timer_(strand_) {}
+Listener::Listener(net::io_context& ioc, HttpSessionShared& shared, const TlsTerminator* tls)
+    : ioc_(ioc), shared_(shared), tls_(tls), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_timer_(strand_) {}
 
 Status Listener::Bind(const net::ip::tcp::endpoint& endpoint) {
   beast::error_code ec;
@@ -70,12 +72,22 @@ void Listener::OnAccept(beast::error_code ec, Socket socket) {
     });
     return;
   }
-  if (static_cast<size_t>(shared_.metrics.connections()) >= shared_.limits.max_connections) {
-    RefuseBusy(std::move(socket));
+  if (tls_ != nullptr) {
+    // The relay may outlive the listener; `shared` outlives the io_context.
+    tls_->Start(std::move(socket), ioc_, shared_.limits.request_timeout,
+                [&shared = shared_](Socket plaintext) { Serve(std::move(plaintext), shared); });
   } else {
-    std::make_shared<HttpSession>(std::move(socket), shared_)->Run();
+    Serve(std::move(socket), shared_);
   }
   DoAccept();
+}
+
+void Listener::Serve(Socket socket, HttpSessionShared& shared) {
+  if (static_cast<size_t>(shared.metrics.connections()) >= shared.limits.max_connections) {
+    RefuseBusy(std::move(socket));
+  } else {
+    std::make_shared<HttpSession>(std::move(socket), shared)->Run();
+  }
 }
 
 void Listener::RefuseBusy(Socket socket) {

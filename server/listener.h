@@ -1,7 +1,9 @@
 // Listener: accepts TCP connections and starts an HttpSession for each, on
 // its own strand. Beyond ConnectionLimits::max_connections a connection is
 // answered 503 and closed. Accept errors (e.g. out of file descriptors) are
-// retried after a short pause instead of spinning.
+// retried after a short pause instead of spinning. With a TlsTerminator the
+// connection is handed to it first, and the session (or the 503) gets the
+// plaintext side once the handshake is done.
 //
 // Thread safety: Start and Stop may be called from any thread; the accept
 // loop runs on the listener's strand.
@@ -17,9 +19,12 @@
 
 namespace ctxd::server {
 
+class TlsTerminator;
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, HttpSessionShared& shared);
+  // `tls`: null for plain HTTP; not owned, outlives the listener's io_context.
+  Listener(net::io_context& ioc, HttpSessionShared& shared, const TlsTerminator* tls);
 
   Status Bind(const net::ip::tcp::endpoint& endpoint);
   net::ip::tcp::endpoint local_endpoint() const;
@@ -30,10 +35,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void DoAccept();
   using Socket = net::basic_stream_socket<net::ip::tcp, Strand>;
   void OnAccept(beast::error_code ec, Socket socket);
-  void RefuseBusy(Socket socket);
+  static void Serve(Socket socket, HttpSessionShared& shared);
+  static void RefuseBusy(Socket socket);
 
   net::io_context& ioc_;
   HttpSessionShared& shared_;
+  const TlsTerminator* tls_;
   net::strand<net::io_context::executor_type> strand_;
   net::ip::tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;

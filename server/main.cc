@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "server/access_tokens.h"
 #include "server/server.h"
+#include "server/tls_relay.h"
 #include "store/store.h"
 
 namespace {
@@ -72,16 +74,17 @@ void SetUpLogging(const Flags& flags) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-void PrintBanner(const ctxd::server::Server& server) {
+void PrintBanner(const ctxd::server::Server& server, bool tls) {
   const std::string host =
       server.host().find(':') != std::string::npos ? "[" + server.host() + "]" : server.host();
-  const std::string base = host + ":" + std::to_string(server.port());
-  std::cout << "ctxd listening on http://" << base << "\n"
-            << "  REST       http://" << base << "/v1/context\n"
-            << "  old API    http://" << base << "/ctx\n"
-            << "  stream     http://" << base << "/v1/stream\n"
-            << "  websocket  ws://" << base << "/v1/ws\n"
-            << "  metrics    http://" << base << "/metrics" << std::endl;
+  const std::string http = (tls ? "https://" : "http://") + host + ":" + std::to_string(server.port());
+  const std::string ws = (tls ? "wss://" : "ws://") + host + ":" + std::to_string(server.port());
+  std::cout << "ctxd listening on " << http << "\n"
+            << "  REST       " << http << "/v1/context\n"
+            << "  old API    " << http << "/ctx\n"
+            << "  stream     " << http << "/v1/stream\n"
+            << "  websocket  " << ws << "/v1/ws\n"
+            << "  metrics    " << http << "/metrics" << std::endl;
 }
 
 }  // namespace
@@ -100,8 +103,9 @@ int main(int argc, char** argv) {
   app.add_option("--auth-file", flags.auth_file,
                  "access tokens, one 'TOKEN read|write [LABEL]' a line; requests then need "
                  "'Authorization: Bearer TOKEN'");
-  auto* cert = app.add_option("--tls-cert", flags.tls_cert, "TLS certificate (not supported yet)");
-  auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (not supported yet)");
+  auto* cert = app.add_option("--tls-cert", flags.tls_cert,
+                              "TLS certificate chain (PEM, leaf first): serve HTTPS and WSS only");
+  auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM) of --tls-cert");
   cert->needs(key);
   key->needs(cert);
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")
@@ -133,9 +137,14 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (!flags.tls_cert.empty()) {
-    std::cerr << "ctxd: --tls-cert/--tls-key are not supported yet: put a TLS proxy in front\n";
-    return 2;
+  std::unique_ptr<ctxd::server::TlsTerminator> tls;
+  if (!flags.tls_cert.empty() || !flags.tls_key.empty()) {
+    auto created = ctxd::server::TlsTerminator::Create(flags.tls_cert, flags.tls_key);
+    if (!created.ok()) {
+      std::cerr << "ctxd: " << created.status().message() << "\n";
+      return 2;
+    }
+    tls = std::move(*created);
   }
   std::optional<ctxd::server::AccessTokens> access_tokens;
   if (!flags.auth_file.empty()) {
@@ -161,6 +170,7 @@ int main(int argc, char** argv) {
       std::chrono::milliseconds(static_cast<int64_t>(flags.stream_stall_timeout * 1000));
   options.sse_heartbeat = std::chrono::seconds(flags.sse_heartbeat);
   if (access_tokens) options.access_tokens = &*access_tokens;
+  options.tls = tls.get();
   options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
 
   ctxd::store::StoreOptions store_options;
@@ -182,7 +192,7 @@ int main(int argc, char** argv) {
       (*store)->Close();
       return 1;
     }
-    PrintBanner(server);
+    PrintBanner(server, tls != nullptr);
     server.Run();
   }
   (*store)->Close();

@@ -99,7 +99,7 @@ Status Server::Listen() {
   beast::error_code ec;
   auto address = net::ip::make_address(impl_->options.host, ec);
   if (ec) return Status::InvalidArgument("'" + impl_->options.host + "' is not an IP address");
-  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->shared);
+  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->shared, impl_->options.tls);
   CTXD_RETURN_IF_ERROR(impl_->listener->Bind({address, impl_->options.port}));
   impl_->port = impl_->listener->local_endpoint().port();
   return Status::Ok();

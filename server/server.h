@@ -24,6 +24,7 @@ class AccessTokens;
 class ServerContext;
 class StreamRoutes;
 class ConnectionRegistry;
+class TlsTerminator;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -44,6 +45,9 @@ struct ServerOptions {
   // --auth-file: every request but /healthz and /readyz needs a token; null:
   // open. Not owned; outlives the server.
   const AccessTokens* access_tokens = nullptr;
+  // --tls-cert/--tls-key: every connection is TLS (tls_relay.h); null:
+  // plain. Not owned; outlives the server.
+  const TlsTerminator* tls = nullptr;
 };
 
 class Server {
