@@ -153,7 +153,7 @@ Status ChangeApplier::Take(Change& change) {
   if (put == nullptr) return Apply(change);
   ContextEntry* entry = nullptr;
   CTXD_RETURN_IF_ERROR(PutEntry(*put, &entry));
-  entry->value.swap(put->value);
+  entry->value.Take(put->value);
   return Status::Ok();
 }
 

@@ -30,7 +30,7 @@ Status CheckIfMatch(const std::optional<uint64_t>& if_match, const std::string& 
 std::optional<Change> PutChange(const ContextEntry* entry, const std::string& key, const std::string& value) {
   if (entry == nullptr) return CtxPut{key, value, std::nullopt};
   if (entry->value == value) return std::nullopt;
-  return CtxPut{key, value, entry->value};
+  return CtxPut{key, value, entry->value.str()};
 }
 
 Status CheckBatchKeys(const BatchContext& c) {
@@ -78,7 +78,7 @@ Status Executor::operator()(const DeleteContext& c) {
   const ContextEntry* entry = FindEntry(state_, c.key);
   if (entry == nullptr) return Status::NotFound("key " + Quote(c.key) + " does not exist");
   CTXD_RETURN_IF_ERROR(CheckIfMatch(c.if_match, c.key, entry));
-  return tx_.Add(CtxDel{c.key, entry->value});
+  return tx_.Add(CtxDel{c.key, entry->value.str()});
 }
 
 Status Executor::operator()(const BatchContext& c) {
@@ -93,7 +93,7 @@ Status Executor::operator()(const BatchContext& c) {
     if (change) CTXD_RETURN_IF_ERROR(tx_.Add(std::move(*change)));
   }
   for (const auto& key : c.deletes) {
-    CTXD_RETURN_IF_ERROR(tx_.Add(CtxDel{key, FindEntry(state_, key)->value}));
+    CTXD_RETURN_IF_ERROR(tx_.Add(CtxDel{key, FindEntry(state_, key)->value.str()}));
   }
   return Status::Ok();
 }

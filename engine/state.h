@@ -15,17 +15,23 @@
 #include <vector>
 
 #include "engine/change.h"
+#include "engine/context_value.h"
+#include "engine/node_pool.h"
 
 namespace ctxd::engine {
 
 struct ContextEntry {
-  std::string value;         // canonical JSON
+  ContextValue value;        // canonical JSON
   uint64_t version = 0;      // seq of the last change
   uint64_t created_seq = 0;  // seq that created it (after its last delete)
   std::string actor;         // actor of the last change
   int64_t ts_us = 0;         // ts of the last change
   friend bool operator==(const ContextEntry&, const ContextEntry&) = default;
 };
+
+// Key -> entry, ascending by key. Its nodes come from a pool (see NodePoolAllocator).
+using ContextMap = std::map<std::string, ContextEntry, std::less<std::string>,
+                            NodePoolAllocator<std::pair<const std::string, ContextEntry>>>;
 
 struct Node {
   std::string type;
@@ -107,7 +113,7 @@ struct State {
       : max_undo_depth(limits.max_undo_depth), dedupe(limits.dedupe_capacity) {}
 
   size_t max_undo_depth = 1000;
-  std::map<std::string, ContextEntry> context;
+  ContextMap context;
   std::map<std::string, Session> sessions;
   DedupeTable dedupe;
   uint64_t head_seq = 0;   // seq of the last applied event

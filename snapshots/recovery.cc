@@ -32,7 +32,7 @@ engine::State LoadNewestSnapshot(const log::EventLog& log, const engine::EngineL
       spdlog::warn("skipping snapshot at seq {}: {}", it->seq, bytes.status().ToString());
       continue;
     }
-    auto state = DecodeState(*bytes);
+    auto state = DecodeState(std::move(*bytes));
     if (!state.ok() || state->head_seq != it->seq) {
       spdlog::warn("skipping snapshot at seq {}: {}", it->seq,
                    state.ok() ? "its state is at another seq" : state.status().ToString());

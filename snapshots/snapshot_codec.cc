@@ -1,9 +1,8 @@
 #include "snapshots/snapshot_codec.h"
 
+#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 #include "engine/event_codec.h"
 #include "engine/wire.h"
@@ -45,80 +44,35 @@ void EncodeContext(const engine::State& state, ByteWriter& w) {
   }
 }
 
-// Below this many keys the context is decoded on the calling thread alone.
-constexpr uint64_t kParallelContextEntries = 50000;
-
-// One context entry. `value` is a view into the input (decoded into the
-// state by the caller or, for large snapshots, by the helper thread).
-bool DecodeEntry(ByteReader& r, std::string_view* key, std::string_view* value, engine::ContextEntry* e) {
-  return r.View(key) && r.View(value) && r.Varint(&e->version) && r.Varint(&e->created_seq) &&
-         r.Str(&e->actor) && r.SignedVarint(&e->ts_us);
-}
-
-// Inserts `key` after the last key; keys were encoded from a std::map, so
-// anything but strictly ascending keys is malformed.
-engine::ContextEntry* AppendEntry(engine::State* state, std::string_view key, engine::ContextEntry&& e) {
-  auto& context = state->context;
-  if (!context.empty() && !(context.rbegin()->first < key)) return nullptr;
-  return &context.emplace_hint(context.end(), std::string(key), std::move(e))->second;
-}
-
-bool DecodeContextSequential(ByteReader& r, uint64_t n, engine::State* state) {
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view key, value;
-    engine::ContextEntry e;
-    if (!DecodeEntry(r, &key, &value, &e)) return false;
-    engine::ContextEntry* entry = AppendEntry(state, key, std::move(e));
-    if (entry == nullptr) return false;
-    entry->value.assign(value);
+// One context entry; its value is a view into `buffer`, which it shares.
+bool DecodeEntry(ByteReader& r, const std::shared_ptr<const std::string>& buffer, std::string_view* key,
+                 engine::ContextEntry* e) {
+  std::string_view value;
+  if (!r.View(key) || !r.View(&value) || !r.Varint(&e->version) || !r.Varint(&e->created_seq) ||
+      !r.Str(&e->actor) || !r.SignedVarint(&e->ts_us)) {
+    return false;
   }
+  e->value = engine::ContextValue::InBuffer(buffer, value);
   return true;
 }
 
-// The entries without their values (left empty).
-bool DecodeContextSequentialWithoutValues(ByteReader& r, uint64_t n, engine::State* state) {
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view key, value;
-    engine::ContextEntry e;
-    if (!DecodeEntry(r, &key, &value, &e) || AppendEntry(state, key, std::move(e)) == nullptr) return false;
-  }
-  return true;
-}
-
-// The values of `n` entries read from a copy of the reader, into `values`.
-bool DecodeValues(ByteReader r, uint64_t n, std::vector<std::string>* values) {
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view key, value;
-    engine::ContextEntry e;
-    if (!DecodeEntry(r, &key, &value, &e)) return false;
-    (*values)[i].assign(value);
-  }
-  return true;
-}
-
-// A large context: a helper thread copies the values (their allocations and
-// first-touch page faults) while this thread builds the map without them;
-// then each value is moved into its entry. On two cores this takes about
-// half the time of the sequential decode, which dominates a restart.
-bool DecodeContextParallel(ByteReader& r, uint64_t n, engine::State* state) {
-  std::vector<std::string> values(n);
-  bool values_ok = false;
-  std::thread helper([&values_ok, &values, copy = r, n] { values_ok = DecodeValues(copy, n, &values); });
-  const bool ok = DecodeContextSequentialWithoutValues(r, n, state);
-  helper.join();
-  if (!ok || !values_ok) return false;
-  auto value = values.begin();
-  for (auto& [key, entry] : state->context) entry.value = std::move(*value++);
-  return true;
-}
-
-bool DecodeContext(ByteReader& r, engine::State* state) {
+// Keys were encoded from an ordered map, so anything but strictly ascending
+// keys is malformed. Each entry goes in after the last one (no search), and
+// its value is not copied: restart time is the map's nodes (see node_pool.h).
+bool DecodeContext(ByteReader& r, const std::shared_ptr<const std::string>& buffer, engine::State* state) {
   uint64_t n;
   if (!r.Varint(&n)) return false;
   // Every entry takes at least six bytes, which bounds `n` even when it is garbage.
   if (n > r.remaining() / 6) return false;
-  return n < kParallelContextEntries ? DecodeContextSequential(r, n, state)
-                                     : DecodeContextParallel(r, n, state);
+  auto& context = state->context;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view key;
+    engine::ContextEntry e;
+    if (!DecodeEntry(r, buffer, &key, &e)) return false;
+    if (!context.empty() && !(context.rbegin()->first < key)) return false;
+    context.emplace_hint(context.end(), std::string(key), std::move(e));
+  }
+  return true;
 }
 
 // Nodes with their children; parents and edge_count are derived on decode.
@@ -276,7 +230,12 @@ std::string EncodeState(const engine::State& state) {
 }
 
 StatusOr<engine::State> DecodeState(std::string_view bytes) {
-  ByteReader r(bytes);
+  return DecodeState(std::string(bytes));
+}
+
+StatusOr<engine::State> DecodeState(std::string bytes) {
+  const auto buffer = std::make_shared<const std::string>(std::move(bytes));
+  ByteReader r(*buffer);
   uint8_t version;
   if (!r.U8(&version)) return Status::Corruption("snapshot is empty");
   if (version != kSnapshotFormatVersion) {
@@ -285,7 +244,7 @@ StatusOr<engine::State> DecodeState(std::string_view bytes) {
   engine::State state;
   uint64_t max_undo_depth;
   if (!r.Varint(&state.head_seq) || !r.SignedVarint(&state.head_ts_us) || !r.Varint(&max_undo_depth) ||
-      !DecodeContext(r, &state) || !DecodeSessions(r, &state) || !DecodeDedupe(r, &state.dedupe)) {
+      !DecodeContext(r, buffer, &state) || !DecodeSessions(r, &state) || !DecodeDedupe(r, &state.dedupe)) {
     return Status::Corruption("snapshot is truncated or malformed");
   }
   if (!r.empty()) return Status::Corruption("snapshot has trailing bytes");

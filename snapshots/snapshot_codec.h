@@ -16,6 +16,9 @@ inline constexpr uint8_t kSnapshotFormatVersion = 1;
 
 std::string EncodeState(const engine::State& state);
 // kCorruption when the bytes are malformed, truncated or of an unknown version.
+// The state's context values stay inside `bytes` (engine::ContextValue), which
+// they share; the view overload copies the bytes once for that.
+StatusOr<engine::State> DecodeState(std::string bytes);
 StatusOr<engine::State> DecodeState(std::string_view bytes);
 
 }  // namespace ctxd::snapshots

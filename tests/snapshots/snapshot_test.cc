@@ -67,7 +67,7 @@ TEST(SnapshotCodecTest, TruncatedOrForeignBytesAreCorruption) {
   EXPECT_EQ(DecodeState(newer).status().code(), StatusCode::kCorruption);
 }
 
-// 60,000 keys: above the size from which the context is decoded on two threads.
+// 60,000 keys: a context whose map spans several of its pool's chunks.
 engine::State LargeContext() {
   engine::State state;
   for (int i = 0; i < 60000; ++i) {
@@ -87,6 +87,33 @@ TEST(SnapshotCodecTest, RoundTripsALargeContext) {
   auto decoded = DecodeState(EncodeState(state));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_TRUE(*decoded == state);
+}
+
+// Decoded values point into the snapshot's bytes (engine::ContextValue);
+// they must behave exactly as values the engine set itself, after the bytes
+// the caller passed are gone and as commands overwrite and delete them.
+TEST(SnapshotCodecTest, ValuesLoadedFromASnapshotBehaveAsSetOnes) {
+  engine::State live = LargeContext();
+  auto decoded = DecodeState(std::string(EncodeState(live)));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  engine::State copy = *decoded;
+  for (engine::State* state : {&live, &*decoded}) {
+    RunRandom(*state, 2000, nullptr, 11);
+    engine::Command set, del;
+    set.actor = del.actor = "tester";
+    set.command_id = "set-key-1";
+    del.command_id = "delete-key-2";
+    set.body = engine::SetContext{"key-1", "\"changed\"", std::nullopt};
+    del.body = engine::DeleteContext{"key-2", std::nullopt};
+    auto set_outcome = engine::Execute(*state, set, state->head_ts_us + 1);
+    ASSERT_TRUE(set_outcome.ok()) << set_outcome.status().ToString();
+    auto del_outcome = engine::Execute(*state, del, state->head_ts_us + 1);
+    ASSERT_TRUE(del_outcome.ok()) << del_outcome.status().ToString();
+  }
+  EXPECT_TRUE(*decoded == live);
+  EXPECT_EQ(EncodeState(*decoded), EncodeState(live));
+  decoded = StatusOr<engine::State>(engine::State());  // the copy still holds the bytes
+  EXPECT_EQ(copy.context.at("key-59999").value, "\"value " + std::to_string(59999 * 31) + "\"");
 }
 
 TEST(SnapshotCodecTest, TruncatedLargeContextIsCorruption) {

@@ -45,7 +45,7 @@ class StoreTest : public ::testing::Test {
     return store_->Read([&](const engine::State& s) -> std::optional<std::string> {
       auto it = s.context.find(key);
       if (it == s.context.end()) return std::nullopt;
-      return it->second.value;
+      return it->second.value.str();
     });
   }
   engine::State Live() {

@@ -157,7 +157,7 @@ TEST_F(DumpFormatsTest, TxtRoundTripsEveryKeyOnOneLine) {
   auto parsed = testutil::ParseTxtDump(text);
   ASSERT_EQ(parsed.context_text.size(), state_.context.size());
   for (const auto& [key, entry] : state_.context) {
-    json value = json::parse(entry.value);
+    json value = json::parse(entry.value.view());
     const std::string& line_value = parsed.context_text.at(key);
     if (!value.is_string()) {
       EXPECT_EQ(json::parse(line_value), value) << key;

@@ -163,7 +163,7 @@ ParsedDump ParseTxtDump(const std::string& text) {
 
 nlohmann::json ExpectedContext(const engine::State& state) {
   nlohmann::json context = nlohmann::json::object();
-  for (const auto& [key, entry] : state.context) context[key] = nlohmann::json::parse(entry.value);
+  for (const auto& [key, entry] : state.context) context[key] = nlohmann::json::parse(entry.value.view());
   return context;
 }
 
