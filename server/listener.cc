@@ -23,7 +23,12 @@ const std::string& BusyResponse() {
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, HttpSessionShared& shared, const TlsTerminator* tls)
-    : ioc_(ioc), shared_(shared), tls_(tls), strand_(net::make_strand(ioc)), acceptor_(strand_), retry_timer_(strand_) {}
+    : ioc_(ioc),
+      shared_(shared),
+      tls_(tls),
+      strand_(net::make_strand(ioc)),
+      acceptor_(strand_),
+      retry_timer_(strand_) {}
 
 Status Listener::Bind(const net::ip::tcp::endpoint& endpoint) {
   beast::error_code ec;

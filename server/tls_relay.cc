@@ -52,10 +52,12 @@ Status LoadCertificateAndKey(net::ssl::context& ssl, const std::string& cert_fil
   // OpenSSL checks that the key belongs to the certificate loaded before.
   ssl.use_private_key_file(key_file, net::ssl::context::pem, ec);
   if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
-    return Status::InvalidArgument("--tls-key " + key_file + " does not match the certificate in " + cert_file);
+    return Status::InvalidArgument("--tls-key " + key_file + " does not match the certificate in " +
+                                   cert_file);
   }
   if (ec) {
-    return Status::InvalidArgument("--tls-key " + key_file + ": not a PEM private key (" + ec.message() + ")");
+    return Status::InvalidArgument("--tls-key " + key_file + ": not a PEM private key (" + ec.message() +
+                                   ")");
   }
   return Status::Ok();
 }
@@ -101,6 +103,10 @@ class Relay : public std::enable_shared_from_this<Relay> {
 
   void Start() {
     net::dispatch(tls_.get_executor(), [self = shared_from_this()] {
+      // As HttpSession does on a plain connection: its own setting lands on
+      // the socketpair, where it does nothing.
+      beast::error_code ignored;
+      self->tls_.next_layer().set_option(net::ip::tcp::no_delay(true), ignored);
       self->AwaitClient();
       self->ArmWatchdog(self->deadline_);
       self->tls_.async_handshake(net::ssl::stream_base::server,
@@ -128,9 +134,9 @@ class Relay : public std::enable_shared_from_this<Relay> {
 
   // Client → session.
   void PumpFromClient() {
-    tls_.async_read_some(net::buffer(from_client_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->OnClientRead(ec, n);
-    });
+    tls_.async_read_some(
+        net::buffer(from_client_),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnClientRead(ec, n); });
   }
 
   void OnClientRead(beast::error_code ec, size_t n) {
@@ -152,9 +158,9 @@ class Relay : public std::enable_shared_from_this<Relay> {
 
   // Session → client.
   void PumpToClient() {
-    relay_end_.async_read_some(net::buffer(to_client_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->OnSessionRead(ec, n);
-    });
+    relay_end_.async_read_some(
+        net::buffer(to_client_),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnSessionRead(ec, n); });
   }
 
   void OnSessionRead(beast::error_code ec, size_t n) {
