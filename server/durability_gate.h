@@ -5,7 +5,7 @@
 // A handler that read the state at head seq H calls Respond(H, ...); the
 // response goes out at once when H <= durable_seq, otherwise when the commit
 // listener reports a durable seq >= H. Nothing blocks: waiting responses sit
-// in a map and are released from the writer thread (the Responder posts them
+// in a map and are released from the committing thread (the Responder posts them
 // to their connection).
 //
 // If a batch's write fails, the store rolls its state back and later events

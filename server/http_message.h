@@ -6,7 +6,7 @@
 // writes the HttpResponse that comes back, in request order.
 //
 // Thread safety: HttpRequest/HttpResponse are values. A Responder may be
-// invoked from any thread (e.g. the store's writer thread); it only posts the
+// invoked from any thread (e.g. the store's committing thread); it only posts the
 // response to the connection's strand.
 #pragma once
 

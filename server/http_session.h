@@ -5,7 +5,7 @@
 // Model: Beast's advanced_server. All work runs on the connection's strand
 // (the stream's executor). One read and one write may be in flight at a
 // time. Responses arrive through ResponseSink::Deliver from any thread (the
-// store's writer thread, the worker pool) and are dispatched to the strand;
+// store's committing thread, the worker pool) and are dispatched to the strand;
 // ready responses at the head of the queue leave together in one write.
 //
 // Pipelined requests see each other's effects in order: writes go to the
@@ -35,7 +35,7 @@ namespace ctxd::server {
 class AccessTokens;
 class HttpSession;
 
-// Hands responses produced off the I/O threads (by the store's writer thread,
+// Hands responses produced off the I/O threads (by the store's committing thread,
 // the worker pool) to their connections. Posting each one to its strand from
 // the writer would take the io_context's lock once per response, contending
 // with the I/O threads; here the writer appends to a list and posts one drain

@@ -2,7 +2,7 @@
 //
 // Backed by prometheus-cpp's registry; this header keeps it out of the
 // handlers. Counters and histograms are updated from any thread (I/O threads,
-// the store's writer thread); gauges that describe the store are computed at
+// the store's committing thread); gauges that describe the store are computed at
 // scrape time.
 #pragma once
 
@@ -35,7 +35,7 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   void ObserveRequest(RouteClass route, double seconds);
-  // One group commit (the store's commit stats listener, writer thread):
+  // One group commit (the store's commit stats listener, committing thread):
   // `commands` answered, `events` appended, the RocksDB write with its fsync
   // took `write_seconds`.
   void ObserveCommit(size_t commands, size_t events, double write_seconds);

@@ -1,7 +1,7 @@
 // StreamHub: hands committed events to every live stream subscriber
 // (WebSocket /v1/ws, SSE /v1/stream), DESIGN.md "Reads and streams".
 //
-// Fed by one store commit listener, which runs on the store's writer thread
+// Fed by one store commit listener, which runs on the store's committing thread
 // and only appends the batch's events to a pending list (one short lock)
 // and posts one flush. The flush runs on the hub's strand (an I/O thread):
 // it serializes each event ONCE into the wire forms its subscribers need (a
@@ -106,7 +106,7 @@ class StreamHub {
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
 
-  // The store's commit listener (writer thread).
+  // The store's commit listener (committing thread).
   void OnCommit(const std::vector<engine::Event>& events);
 
   // Registers `subscriber`; returns published_seq() as of registration.
@@ -140,7 +140,7 @@ class StreamHub {
   bool flushing_ = false;                             // strand: a flush's offers are under way
   std::atomic<size_t> parts_left_{0};                 // of the flush under way
 
-  // Lock order: subscribers_mu_, then pending_mu_. The writer thread takes
+  // Lock order: subscribers_mu_, then pending_mu_. The committing thread takes
   // only pending_mu_.
   std::mutex subscribers_mu_;
   std::vector<std::shared_ptr<Subscriber>> subscribers_;  // guarded by subscribers_mu_

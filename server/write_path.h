@@ -23,13 +23,14 @@ Status SetCommandId(const HttpRequest& request, const Json* body, engine::Comman
 // The same with the body's "command_id" already read (empty: none).
 Status SetCommandId(const HttpRequest& request, std::string_view body_id, engine::Command* command);
 
-// Submits `command`. The completion runs on the store's writer thread, so it
-// only renders the small answer (`render(const CommandResult&) -> HttpResponse`)
+// Submits `command` (SubmitOrCommit: with one client writing at a time the
+// calling I/O thread commits it). The completion runs on the committing
+// thread, so it only renders the small answer (`render(const CommandResult&) -> HttpResponse`)
 // and hands it to the Responder, which posts it to the connection.
 template <typename Render>
 void SubmitCommand(ServerContext& ctx, engine::Command command, const Responder& respond, Render render) {
   const auto submitted = std::chrono::steady_clock::now();
-  ctx.store.Submit(std::move(command), [&ctx, respond, render = std::move(render),
+  ctx.store.SubmitOrCommit(std::move(command), [&ctx, respond, render = std::move(render),
                                         submitted](StatusOr<engine::CommandResult> result) {
     if (!result.ok()) {
       respond(ErrorResponse(result.status()));

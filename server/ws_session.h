@@ -6,7 +6,7 @@
 // filters; events go out as pre-built frames through the WsTransport's
 // OutputQueue, many per write. Client ops (set, command, undo, redo) are
 // parsed as the REST handlers parse them and submitted to the store at once,
-// many in flight; their answers come back from the writer thread in commit
+// many in flight; their answers come back from the committing thread in commit
 // (= seq) order, are gathered in a small inbox and leave with one post per
 // burst. Reading pauses while StreamOptions::max_ops_in_flight are pending
 // or the output is full, so a client that does not read its acks cannot
@@ -18,7 +18,7 @@
 // in flight, then closes with 1001 "going away; resume from=N".
 //
 // Model: Beast's chat-multi websocket_session. Everything runs on the
-// connection's strand, except OnAnswer (writer thread) and the Subscriber's
+// connection's strand, except OnAnswer (committing thread) and the Subscriber's
 // Offer/Tick (hub).
 #pragma once
 
@@ -63,7 +63,7 @@ class WsSession : public Subscriber, public Closable {
     WsOpKind kind;
     StatusOr<engine::CommandResult> result;
   };
-  void OnAnswer(Answer answer);  // writer thread
+  void OnAnswer(Answer answer);  // committing thread
   void DrainAnswers();
   void OnOutputProgress();
   void MaybeCloseForShutdown();

@@ -117,16 +117,30 @@ void Store::Close() {
   });
 }
 
-void Store::Submit(engine::Command command, Completion done) {
-  {
-    std::lock_guard lock(queue_mu_);
-    if (!closing_) {
-      pending_.push_back({std::move(command), std::move(done)});
-      if (pending_.size() == 1) queue_cv_.notify_one();
-      return;
-    }
+bool Store::Enqueue(engine::Command& command, Completion& done, std::unique_lock<std::mutex>& lock) {
+  if (closing_) {
+    lock.unlock();
+    done(Status::Unavailable("the store is shutting down"));
+    return false;
   }
-  done(Status::Unavailable("the store is shutting down"));
+  pending_.push_back({std::move(command), std::move(done)});
+  return true;
+}
+
+void Store::Submit(engine::Command command, Completion done) {
+  std::unique_lock lock(queue_mu_);
+  if (Enqueue(command, done, lock) && pending_.size() == 1 && !committing_) queue_cv_.notify_one();
+}
+
+void Store::SubmitOrCommit(engine::Command command, Completion done) {
+  std::unique_lock lock(queue_mu_);
+  if (!Enqueue(command, done, lock) || pending_.size() > 1 || committing_) return;
+  if (!last_batch_single_) return queue_cv_.notify_one();
+  committing_ = true;
+  Batch batch;
+  batch.submissions.swap(pending_);
+  lock.unlock();
+  RunBatch(batch);
 }
 
 StatusOr<engine::CommandResult> Store::Execute(engine::Command command) {
@@ -149,7 +163,8 @@ void Store::AddCommitStatsListener(CommitStatsListener fn) {
 
 std::vector<Store::Submission> Store::TakePending() {
   std::unique_lock lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return closing_ || !pending_.empty(); });
+  queue_cv_.wait(lock, [&] { return !committing_ && (closing_ || !pending_.empty()); });
+  committing_ = true;
   std::vector<Submission> taken;
   if (pending_.size() <= options_.max_batch) {
     taken.swap(pending_);
@@ -166,9 +181,19 @@ void Store::WriterLoop() {
     Batch batch;
     batch.submissions = TakePending();
     if (batch.submissions.empty()) return;  // closing and drained
-    ExecuteBatch(batch);
-    CommitBatch(batch);
+    RunBatch(batch);
   }
+}
+
+void Store::RunBatch(Batch& batch) {
+  ExecuteBatch(batch);
+  CommitBatch(batch);
+  std::lock_guard lock(queue_mu_);
+  committing_ = false;
+  last_batch_single_ = batch.submissions.size() == 1;
+  // The writer waits for the end of a batch committed by a SubmitOrCommit
+  // caller when commands queued behind it or the store is closing.
+  if (!pending_.empty() || closing_) queue_cv_.notify_one();
 }
 
 // Validates and applies each command in order, so later commands of the

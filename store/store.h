@@ -7,6 +7,8 @@
 // their index entries in ONE synced RocksDB WriteBatch (group commit), then
 // publishes the events and fires the completions. Submissions keep queueing
 // while a batch is being written, so the next batch fills during the fsync.
+// At low concurrency SubmitOrCommit lets the submitting thread commit its own
+// command instead (see there); one batch is committed at a time either way.
 // If the write fails, every command of the batch fails with kUnavailable and
 // the state is rebuilt from the log (the engine is deterministic), so it is
 // exactly as before the batch.
@@ -60,7 +62,8 @@ struct CommitStats {
 class Store {
  public:
   using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
-  // Runs on the writer thread after each durable batch, in seq order; must be quick.
+  // Runs on the committing thread (the writer, or a SubmitOrCommit caller;
+  // never two at once) after each durable batch, in seq order; must be quick.
   using CommitListener = std::function<void(const std::vector<engine::Event>& events)>;
 
   // Opens the log and recovers the state (newest snapshot + replay).
@@ -73,6 +76,16 @@ class Store {
   // `done` runs on the writer thread once the command is
   // durable (or refused). After Close() it fails with kUnavailable.
   void Submit(engine::Command command, Completion done);
+  // Submit, except at low concurrency: when no batch is being committed,
+  // nothing else is queued and the last batch was a single command, the
+  // calling thread commits `command` itself (blocking for the fsync) and
+  // `done` runs before this returns. That saves the two thread wake-ups of a
+  // hand-off to the writer and back, which cost more than the commit's CPU
+  // when one client writes at a time. Under concurrency batches hold more
+  // than one command and this is Submit: a caller never holds a group
+  // commit's fsync. The caller must hold no lock that `done` or a commit
+  // listener takes.
+  void SubmitOrCommit(engine::Command command, Completion done);
   // Submit and wait.
   StatusOr<engine::CommandResult> Execute(engine::Command command);
 
@@ -97,7 +110,7 @@ class Store {
   StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
 
   void AddCommitListener(CommitListener fn);
-  // Runs on the writer thread after every attempted write; must be quick.
+  // Runs on the committing thread after every attempted write; must be quick.
   // For a failed write it runs after the state was rolled back, so a reader
   // that saw the failed batch (state head > durable_seq) can be told.
   using CommitStatsListener = std::function<void(const CommitStats& stats)>;
@@ -126,7 +139,11 @@ class Store {
 
   Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, engine::State state);
   void WriterLoop();
+  // Queues a submission; false (and `done` failed) after Close().
+  bool Enqueue(engine::Command& command, Completion& done, std::unique_lock<std::mutex>& lock);
   std::vector<Submission> TakePending();
+  // Execute + commit, then lets the next batch start.
+  void RunBatch(Batch& batch);
   void ExecuteBatch(Batch& batch);
   void CommitBatch(Batch& batch);
   void RecoverAfterFailedWrite();
@@ -139,16 +156,18 @@ class Store {
   std::unique_ptr<log::EventLog> log_;
   std::unique_ptr<snapshots::Snapshotter> snapshotter_;
 
-  // The state: written by the writer thread only, read under a shared lock.
+  // The state: written by the committing thread only, read under a shared lock.
   mutable std::shared_mutex state_mu_;
   engine::State state_;  // guarded by state_mu_
   std::atomic<uint64_t> durable_seq_{0};
-  boost::uuids::random_generator uuid_generator_;  // writer thread only: ids for commands without one
+  boost::uuids::random_generator uuid_generator_;  // committing thread only: ids for commands without one
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::vector<Submission> pending_;  // guarded by queue_mu_
   bool closing_ = false;             // guarded by queue_mu_
+  bool committing_ = false;          // a batch is being committed; guarded by queue_mu_
+  bool last_batch_single_ = true;    // guarded by queue_mu_
 
   std::mutex listeners_mu_;
   std::vector<CommitListener> listeners_;             // guarded by listeners_mu_

@@ -68,7 +68,7 @@ class SioHub {
   SioHub(const SioHub&) = delete;
   SioHub& operator=(const SioHub&) = delete;
 
-  // The store's commit listener (writer thread).
+  // The store's commit listener (committing thread).
   void OnCommit(const std::vector<engine::Event>& events);
 
   // Adds `sink` to `nsp` (room `room` in /graph); returns published_seq().
@@ -114,7 +114,7 @@ class SioHub {
   std::unordered_map<std::string, const FrameSink*> own_sets_;  // guarded by mu_
 
   std::mutex pending_mu_;
-  // Lock order: mu_, then pending_mu_. The writer thread takes only pending_mu_.
+  // Lock order: mu_, then pending_mu_. The committing thread takes only pending_mu_.
   std::vector<engine::Event> pending_;  // guarded by pending_mu_
   bool flush_posted_ = false;           // guarded by pending_mu_
   size_t member_count_ = 0;             // guarded by pending_mu_ (and mu_ to change)

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "snapshots/recovery.h"
@@ -325,6 +326,65 @@ TEST_F(StoreFaultTest, FailedWriteSeenByReadersIsRolledBackBeforeItIsReported) {
   const auto after = Live();
   Open(fault_.env());
   EXPECT_TRUE(Live() == after);
+}
+
+TEST_F(StoreTest, SubmitOrCommitCommitsOnTheCallersThreadWhenTheStoreIsIdle) {
+  Open();
+  for (int i = 1; i <= 3; ++i) {
+    std::optional<std::thread::id> ran_on;
+    store_->SubmitOrCommit(Set("a", std::to_string(i)), [&](StatusOr<engine::CommandResult> r) {
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ran_on = std::this_thread::get_id();
+    });
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    EXPECT_EQ(store_->durable_seq(), static_cast<uint64_t>(i));
+  }
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+// Runs SubmitOrCommit on another thread; false if it did not return within
+// 10 s (it committed on its caller and is stuck in a held fsync).
+bool SubmitOrCommitReturns(Store& store, engine::Command command, Answer& answer) {
+  auto call = std::async(std::launch::async,
+                         [&store, &answer, command = std::move(command)]() mutable {
+                           store.SubmitOrCommit(std::move(command), answer.Done());
+                         });
+  return call.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+}
+
+TEST_F(StoreFaultTest, SubmitOrCommitQueuesBehindABatchInItsFsync) {
+  Open(fault_.env());
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  Answer held;
+  StartHeldWrite(*store_, fault_, held);
+  Answer queued;
+  const bool returned = SubmitOrCommitReturns(*store_, Set("b", "1"), queued);
+  EXPECT_FALSE(queued.Ready());
+  fault_.SetHoldSyncs(false);
+  EXPECT_TRUE(returned);
+  EXPECT_EQ(held.future.get()->seq, 2u);
+  EXPECT_EQ(queued.future.get()->seq, 3u);
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+TEST_F(StoreFaultTest, SubmitOrCommitUsesTheWriterOnceBatchesGroupCommands) {
+  Open(fault_.env());
+  ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
+  Answer held, b, c;
+  StartHeldWrite(*store_, fault_, held);
+  store_->Submit(Set("b", "1"), b.Done());  // these two queue behind the held write
+  store_->Submit(Set("c", "1"), c.Done());  // and are committed together
+  fault_.SetHoldSyncs(false);
+  EXPECT_EQ(c.future.get()->seq, 4u);
+  fault_.SetHoldSyncs(true);
+  Answer d;
+  const bool returned = SubmitOrCommitReturns(*store_, Set("d", "1"), d);
+  const bool writer_held = fault_.WaitForHeldSync(std::chrono::seconds(30));
+  fault_.SetHoldSyncs(false);
+  EXPECT_TRUE(returned);
+  EXPECT_TRUE(writer_held);
+  EXPECT_EQ(d.future.get()->seq, 5u);
+  EXPECT_TRUE(Live() == Replayed());
 }
 
 }  // namespace
