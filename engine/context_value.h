@@ -39,11 +39,6 @@ class ContextValue {
   // buffers are swapped, so a caller reusing `text` does not reallocate).
   void Take(std::string& text);
 
- private:
-  ContextValue& Assign(std::string_view text);
-
- public:
-
   friend bool operator==(const ContextValue& a, const ContextValue& b) { return a.view() == b.view(); }
   friend bool operator==(const ContextValue& a, std::string_view b) { return a.view() == b; }
   friend bool operator==(const ContextValue& a, const std::string& b) { return a.view() == b; }
@@ -51,6 +46,8 @@ class ContextValue {
   friend std::ostream& operator<<(std::ostream& out, const ContextValue& v) { return out << v.view(); }
 
  private:
+  ContextValue& Assign(std::string_view text);
+
   std::string owned_;
   std::shared_ptr<const std::string> buffer_;  // set: the value is `viewed_`, inside it
   std::string_view viewed_;
