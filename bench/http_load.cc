@@ -57,12 +57,15 @@ struct ConnectionStats {
 // Built in place with to_chars: the driver shares the CPU with the server.
 void AppendRequest(std::string* out, const std::string& host, int connection, uint64_t counter,
                    const Options& options) {
+  // One buffer per number in use at once: `count` is appended last.
+  char count_digits[24];
   char digits[24];
-  const auto number = [&digits](uint64_t value) {
+  const auto format = [](char (&buffer)[24], uint64_t value) {
     return std::string_view(
-        digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, value).ptr - digits));
+        buffer, static_cast<size_t>(std::to_chars(buffer, buffer + sizeof buffer, value).ptr - buffer));
   };
-  const std::string_view count = number(counter);
+  const auto number = [&](uint64_t value) { return format(digits, value); };
+  const std::string_view count = format(count_digits, counter);
   const size_t fixed = std::string_view("{\"value\":\"\"}").size();
   const size_t pad =
       static_cast<size_t>(std::max<int>(0, options.value_bytes - static_cast<int>(fixed + count.size())));
