@@ -146,7 +146,7 @@ void WsSession::HandleOp(std::string_view text) {
   ++in_flight_;
   const WsOpKind kind = op->kind;
   const auto submitted = std::chrono::steady_clock::now();
-  context_.server.store.SubmitOrCommit(std::move(op->command), [self = self(), id = std::move(id), kind, submitted](
+  context_.server.store.Submit(std::move(op->command), [self = self(), id = std::move(id), kind, submitted](
                                                            StatusOr<engine::CommandResult> result) mutable {
     if (result.ok()) {
       self->context_.server.metrics.ObserveCommitLatency(

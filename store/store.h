@@ -84,7 +84,8 @@ class Store {
   // when one client writes at a time. Under concurrency batches hold more
   // than one command and this is Submit: a caller never holds a group
   // commit's fsync. The caller must hold no lock that `done` or a commit
-  // listener takes.
+  // listener takes. Not for a stream of pipelined commands from one caller
+  // (WebSocket ops): each would be committed alone, one fsync per command.
   void SubmitOrCommit(engine::Command command, Completion done);
   // Submit and wait.
   StatusOr<engine::CommandResult> Execute(engine::Command command);

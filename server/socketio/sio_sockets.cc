@@ -219,7 +219,7 @@ void SioSockets::ContextSet(const std::string& arg, std::optional<uint64_t> ack_
   command.body = set;
   const std::string command_id = command.command_id;
   hub_.ExpectOwnSet(command_id, host_.sink().get());
-  context_.store.SubmitOrCommit(std::move(command), [this, sink = host_.sink(), set, command_id,
+  context_.store.Submit(std::move(command), [this, sink = host_.sink(), set, command_id,
                                              ack_id](StatusOr<engine::CommandResult> result) {
     if (!result.ok() || !result->changed) hub_.ForgetOwnSet(command_id);  // no event to skip
     host_.PostToStrand([this, set, ack_id, status = result.status()] {
