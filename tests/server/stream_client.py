@@ -76,7 +76,11 @@ class Sse:
         lines = ["GET /v1/stream%s HTTP/1.1" % (("?" + query) if query else ""), "Host: x"]
         for name, value in (headers or {}).items():
             lines.append("%s: %s" % (name, value))
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self._open(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def _open(self, request):
+        """Sends `request` on self.sock and reads the answer's head."""
+        self.sock.sendall(request)
         self.buffer = b""
         head = self._read_until(b"\r\n\r\n")
         status_line, *header_lines = head.decode().split("\r\n")

@@ -98,15 +98,7 @@ class TlsSse(Sse):
 
     def __init__(self, ctxd, cert, query=""):
         self.sock = tls_socket(ctxd, cert)
-        self.sock.sendall(("GET /v1/stream?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query).encode())
-        self.buffer = b""
-        status_line, *header_lines = self._read_until(b"\r\n\r\n").decode().split("\r\n")
-        self.status = int(status_line.split()[1])
-        self.headers = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            self.headers[name.strip().lower()] = value.strip()
-        self.closed = False
+        self._open(("GET /v1/stream?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query).encode())
 
 
 def sio_client(ctxd, cert, transports):
