@@ -15,6 +15,9 @@ constexpr size_t kMaxChunkBytes = size_t{64} << 20;
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// The slot a node of `bytes` takes: room for the free-list link, aligned.
+size_t SlotBytes(size_t bytes) { return RoundUp(std::max(bytes, sizeof(void*)), alignof(std::max_align_t)); }
+
 }  // namespace
 
 NodePool::~NodePool() {
@@ -28,8 +31,9 @@ NodePool::~NodePool() {
 }
 
 void* NodePool::Allocate(size_t bytes) {
-  if (node_bytes_ == 0) node_bytes_ = RoundUp(std::max(bytes, sizeof(FreeNode)), alignof(std::max_align_t));
-  if (RoundUp(std::max(bytes, sizeof(FreeNode)), alignof(std::max_align_t)) != node_bytes_) return nullptr;
+  const size_t slot = SlotBytes(bytes);
+  if (node_bytes_ == 0) node_bytes_ = slot;
+  if (slot != node_bytes_) return nullptr;
   if (free_ != nullptr) {
     FreeNode* node = free_;
     free_ = node->next;
@@ -42,10 +46,7 @@ void* NodePool::Allocate(size_t bytes) {
 }
 
 bool NodePool::Deallocate(void* p, size_t bytes) {
-  if (node_bytes_ == 0 ||
-      RoundUp(std::max(bytes, sizeof(FreeNode)), alignof(std::max_align_t)) != node_bytes_) {
-    return false;
-  }
+  if (node_bytes_ == 0 || SlotBytes(bytes) != node_bytes_) return false;
   free_ = new (p) FreeNode{free_};
   return true;
 }

@@ -77,8 +77,9 @@ void SetUpLogging(const Flags& flags) {
 void PrintBanner(const ctxd::server::Server& server, bool tls) {
   const std::string host =
       server.host().find(':') != std::string::npos ? "[" + server.host() + "]" : server.host();
-  const std::string http = (tls ? "https://" : "http://") + host + ":" + std::to_string(server.port());
-  const std::string ws = (tls ? "wss://" : "ws://") + host + ":" + std::to_string(server.port());
+  const std::string base = host + ":" + std::to_string(server.port());
+  const std::string http = (tls ? "https://" : "http://") + base;
+  const std::string ws = (tls ? "wss://" : "ws://") + base;
   std::cout << "ctxd listening on " << http << "\n"
             << "  REST       " << http << "/v1/context\n"
             << "  old API    " << http << "/ctx\n"
