@@ -45,6 +45,19 @@ struct ConnectionLimits {
   size_t max_pipeline = 16;  // requests read ahead of their answers, per connection
 };
 
+// The message read into `buffer`, as text.
+inline std::string_view BufferText(const beast::flat_buffer& buffer) {
+  const auto data = buffer.cdata();
+  return std::string_view(static_cast<const char*>(data.data()), data.size());
+}
+
+// Empties `buffer` once its message is handled; a buffer that a large
+// message grew past 64 KiB is given back rather than kept per connection.
+inline void RecycleReadBuffer(beast::flat_buffer& buffer) {
+  buffer.consume(buffer.size());
+  if (buffer.capacity() > 64 * 1024) buffer = beast::flat_buffer();
+}
+
 // A route that takes over the connection (WebSocket upgrade, SSE). It is
 // called on the connection's strand once every earlier pipelined response
 // has been written, with the stream, the bytes already read past the

@@ -123,12 +123,9 @@ void WsSession::OnRead(beast::error_code ec) {
     PushMessage(
         RenderWsError("null", Status::InvalidArgument("binary messages are not supported: send JSON text")));
   } else {
-    const auto data = read_buffer_.cdata();
-    HandleOp(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    HandleOp(BufferText(read_buffer_));
   }
-  read_buffer_.consume(read_buffer_.size());
-  // A large message leaves a large buffer behind: give it back.
-  if (read_buffer_.capacity() > 64 * 1024) read_buffer_ = beast::flat_buffer();
+  RecycleReadBuffer(read_buffer_);
   DoRead();
 }
 

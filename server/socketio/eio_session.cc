@@ -206,10 +206,8 @@ void EioSession::OnWsRead(beast::error_code ec) {
   }
   if (closed_) return;
   if (!ws_->got_text()) return Close("binary Engine.IO packets are not supported");
-  const auto data = ws_buffer_.cdata();
-  OnWsPacket(std::string_view(static_cast<const char*>(data.data()), data.size()));
-  ws_buffer_.consume(ws_buffer_.size());
-  if (ws_buffer_.capacity() > 64 * 1024) ws_buffer_ = beast::flat_buffer();
+  OnWsPacket(BufferText(ws_buffer_));
+  RecycleReadBuffer(ws_buffer_);
   ReadWs();
 }
 
