@@ -46,7 +46,10 @@ constexpr std::chrono::seconds kLingerTime{2};
 }  // namespace
 
 HttpSession::HttpSession(net::basic_stream_socket<net::ip::tcp, Strand> socket, HttpSessionShared& shared)
-    : stream_(std::move(socket)), shared_(shared), timer_(stream_.get_executor()) {
+    : stream_(std::move(socket)),
+      shared_(shared),
+      deliveries_(shared.io.DeliveriesOf(stream_.get_executor().get_inner_executor().context())),
+      timer_(stream_.get_executor()) {
   shared_.metrics.ConnectionOpened();
   beast::error_code ec;
   stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
@@ -247,8 +250,8 @@ void HttpSession::Route(uint64_t id, HttpRequest request) {
 // Always posted, even from the strand: the queue is never changed under the
 // feet of the code that called the handler.
 void HttpSession::Deliver(uint64_t id, HttpResponse response) {
-  if (shared_.ioc.get_executor().running_in_this_thread()) return Post(id, std::move(response));
-  shared_.deliveries.Push(shared_from_this(), id, std::move(response));
+  if (deliveries_.context().get_executor().running_in_this_thread()) return Post(id, std::move(response));
+  deliveries_.Push(shared_from_this(), id, std::move(response));
 }
 
 void HttpSession::Post(uint64_t id, HttpResponse response) {
@@ -256,25 +259,6 @@ void HttpSession::Post(uint64_t id, HttpResponse response) {
             [self = shared_from_this(), id, response = std::move(response)]() mutable {
               self->OnResponse(id, std::move(response));
             });
-}
-
-void DeliveryQueue::Push(std::shared_ptr<HttpSession> session, uint64_t id, HttpResponse response) {
-  bool first = false;
-  {
-    std::lock_guard lock(mu_);
-    first = items_.empty();
-    items_.push_back({std::move(session), id, std::move(response)});
-  }
-  if (first) net::post(ioc_, [this] { Drain(); });
-}
-
-void DeliveryQueue::Drain() {
-  std::vector<Item> items;
-  {
-    std::lock_guard lock(mu_);
-    items.swap(items_);
-  }
-  for (auto& item : items) item.session->Post(item.id, std::move(item.response));
 }
 
 void HttpSession::OnResponse(uint64_t id, HttpResponse response) {

@@ -27,6 +27,7 @@
 
 #include "server/connection.h"
 #include "server/http_message.h"
+#include "server/io_pool.h"
 #include "server/metrics.h"
 #include "server/router.h"
 
@@ -35,31 +36,6 @@ namespace ctxd::server {
 class AccessTokens;
 class HttpSession;
 
-// Hands responses produced off the I/O threads (by the store's committing thread,
-// the worker pool) to their connections. Posting each one to its strand from
-// the writer would take the io_context's lock once per response, contending
-// with the I/O threads; here the writer appends to a list and posts one drain
-// per burst, and the drain, running on an I/O thread, posts to the strands
-// through the thread's private queue.
-// Thread safety: Push from any thread.
-class DeliveryQueue {
- public:
-  explicit DeliveryQueue(net::io_context& ioc) : ioc_(ioc) {}
-  void Push(std::shared_ptr<HttpSession> session, uint64_t id, HttpResponse response);
-
- private:
-  struct Item {
-    std::shared_ptr<HttpSession> session;
-    uint64_t id;
-    HttpResponse response;
-  };
-  void Drain();
-
-  net::io_context& ioc_;
-  std::mutex mu_;
-  std::vector<Item> items_;  // guarded by mu_
-};
-
 // What every HTTP session shares; owned by the Server.
 struct HttpSessionShared {
   Router& router;
@@ -67,8 +43,7 @@ struct HttpSessionShared {
   const ConnectionLimits& limits;
   const StreamRoutes& stream_routes;
   ConnectionRegistry& registry;
-  DeliveryQueue& deliveries;
-  net::io_context& ioc;
+  IoPool& io;
   const AccessTokens* access_tokens;  // null: no --auth-file
 };
 
@@ -79,7 +54,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
 
   void Run();
   void Deliver(uint64_t id, HttpResponse response) override;
-  // On the strand (DeliveryQueue).
+  // Posts to the strand (from the connection's I/O thread or its DeliveryQueue).
   void Post(uint64_t id, HttpResponse response);
   void Shutdown() override;
 
@@ -128,6 +103,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
 
   HttpStream stream_;
   HttpSessionShared& shared_;
+  DeliveryQueue& deliveries_;  // of the io_context the connection is on
   uint64_t registry_id_ = 0;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

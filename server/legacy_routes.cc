@@ -98,11 +98,11 @@ void LegacySetContext(ServerContext& ctx, HttpRequest& request, const Responder&
   echo.append(",\"value\":" + set.value + ",\"who\":");
   AppendJsonString(&echo, command.actor);
   command.body = std::move(set);
-  ctx.store.SubmitOrCommit(std::move(command),
-                   [respond, echo = std::move(echo)](StatusOr<engine::CommandResult> result) {
-                     if (!result.ok()) return respond(LegacyErrorFor(result.status()));
-                     respond(JsonResponse(echo + ",\"timestamp\":\"" + NowTimestamp() + "\"}"));
-                   });
+  SubmitFromRequest(ctx.store, std::move(command),
+                    [respond, echo = std::move(echo)](StatusOr<engine::CommandResult> result) {
+                      if (!result.ok()) return respond(LegacyErrorFor(result.status()));
+                      respond(JsonResponse(echo + ",\"timestamp\":\"" + NowTimestamp() + "\"}"));
+                    });
 }
 
 void LegacyAllContext(ServerContext& ctx, HttpRequest& request, const Responder& respond) {

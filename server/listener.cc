@@ -23,8 +23,7 @@ const std::string& BusyResponse() {
 }  // namespace
 
 Listener::Listener(net::io_context& ioc, HttpSessionShared& shared, const TlsTerminator* tls)
-    : ioc_(ioc),
-      shared_(shared),
+    : shared_(shared),
       tls_(tls),
       strand_(net::make_strand(ioc)),
       acceptor_(strand_),
@@ -61,7 +60,7 @@ void Listener::Stop() {
 }
 
 void Listener::DoAccept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
+  acceptor_.async_accept(net::make_strand(shared_.io.Next()),
                          [self = shared_from_this()](beast::error_code ec, Socket socket) {
                            self->OnAccept(ec, std::move(socket));
                          });
@@ -79,7 +78,8 @@ void Listener::OnAccept(beast::error_code ec, Socket socket) {
   }
   if (tls_ != nullptr) {
     // The relay may outlive the listener; `shared` outlives the io_context.
-    tls_->Start(std::move(socket), ioc_, shared_.limits.request_timeout,
+    net::io_context& ioc = socket.get_executor().get_inner_executor().context();
+    tls_->Start(std::move(socket), ioc, shared_.limits.request_timeout,
                 [&shared = shared_](Socket plaintext) { Serve(std::move(plaintext), shared); });
   } else {
     Serve(std::move(socket), shared_);

@@ -1,5 +1,5 @@
 // Listener: accepts TCP connections and starts an HttpSession for each, on
-// its own strand. Beyond ConnectionLimits::max_connections a connection is
+// its own strand of the next I/O context of the pool. Beyond ConnectionLimits::max_connections a connection is
 // answered 503 and closed. Accept errors (e.g. out of file descriptors) are
 // retried after a short pause instead of spinning. With a TlsTerminator the
 // connection is handed to it first, and the session (or the 503) gets the
@@ -38,7 +38,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   static void Serve(Socket socket, HttpSessionShared& shared);
   static void RefuseBusy(Socket socket);
 
-  net::io_context& ioc_;
   HttpSessionShared& shared_;
   const TlsTerminator* tls_;
   net::strand<net::io_context::executor_type> strand_;

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "server/connection.h"
+#include "server/io_pool.h"
 #include "server/listener.h"
 #include "server/router.h"
 #include "server/server_context.h"
@@ -26,10 +25,9 @@ struct Server::Impl {
         store(store),
         context(store, metrics, options.worker_threads, options.dump_dir),
         router(context),
-        deliveries(ioc),
-        shared{router, metrics, limits, stream_routes, registry, deliveries, ioc, options.access_tokens},
-        ioc(static_cast<int>(options.io_threads)),
-        signals(ioc, SIGINT, SIGTERM) {
+        shared{router, metrics, limits, stream_routes, registry, io, options.access_tokens},
+        io(options.io_threads),
+        signals(io.main(), SIGINT, SIGTERM) {
     limits.body_limit = options.body_limit;
     limits.header_limit = options.header_limit;
     limits.max_connections = options.max_connections;
@@ -42,7 +40,7 @@ struct Server::Impl {
   void Shutdown();
 
   // Declared so that they are destroyed in a safe order: the listener, then
-  // the io_context (whose pending handlers own the sessions), then what the
+  // the io_contexts (whose pending handlers own the sessions), then what the
   // sessions refer to.
   const ServerOptions options;
   store::Store& store;
@@ -52,12 +50,11 @@ struct Server::Impl {
   ConnectionLimits limits;
   StreamRoutes stream_routes;
   ConnectionRegistry registry;
-  DeliveryQueue deliveries;  // refers to ioc; used only while it runs
   HttpSessionShared shared;
-  net::io_context ioc;
+  IoPool io;
   net::signal_set signals;
   std::shared_ptr<Listener> listener;
-  // After ioc: destroyed before it (its timers), while sessions destroyed
+  // After io: destroyed before it (its timers), while sessions destroyed
   // with the io_context refer only to what is declared above.
   std::unique_ptr<Streams> streams;
   std::unique_ptr<socketio::SocketIo> socketio;
@@ -85,11 +82,11 @@ Server::Server(store::Store& store, ServerOptions options)
   streams.hub.stall_timeout = impl.options.stream_stall_timeout;
   streams.hub.sse_heartbeat = impl.options.sse_heartbeat;
   streams.hub.fanout_threads = impl.options.io_threads;
-  impl.streams = std::make_unique<Streams>(impl.context, impl.registry, impl.ioc, streams);
+  impl.streams = std::make_unique<Streams>(impl.context, impl.registry, impl.io.main(), streams);
   impl.streams->Register(impl.stream_routes);
   socketio::SessionLimits socketio;
   socketio.output = streams.output;
-  impl.socketio = std::make_unique<socketio::SocketIo>(impl.context, impl.registry, impl.ioc, impl.stream_routes,
+  impl.socketio = std::make_unique<socketio::SocketIo>(impl.context, impl.registry, impl.io.main(), impl.stream_routes,
                                                        socketio);
 }
 
@@ -99,7 +96,7 @@ Status Server::Listen() {
   beast::error_code ec;
   auto address = net::ip::make_address(impl_->options.host, ec);
   if (ec) return Status::InvalidArgument("'" + impl_->options.host + "' is not an IP address");
-  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->shared, impl_->options.tls);
+  impl_->listener = std::make_shared<Listener>(impl_->io.main(), impl_->shared, impl_->options.tls);
   CTXD_RETURN_IF_ERROR(impl_->listener->Bind({address, impl_->options.port}));
   impl_->port = impl_->listener->local_endpoint().port();
   return Status::Ok();
@@ -119,7 +116,6 @@ void Server::Stop() {
 
 void Server::Run() {
   Impl& impl = *impl_;
-  auto work = net::make_work_guard(impl.ioc);
   impl.signals.async_wait([this](beast::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", signal);
@@ -130,13 +126,10 @@ void Server::Run() {
     });
   });
   impl.listener->Start();
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.io.Run();
   impl.WaitForStop();
   impl.Shutdown();
-  work.reset();
-  impl.ioc.stop();
-  for (auto& t : threads) t.join();
+  impl.io.Stop();
 }
 
 void Server::Impl::WaitForStop() {

@@ -4,6 +4,7 @@
 #include <boost/uuid/uuid_io.hpp>
 
 #include "engine/engine.h"
+#include "server/io_pool.h"
 
 namespace ctxd::server {
 
@@ -12,6 +13,11 @@ std::string NewUuid() {
   // and seeding it once keeps the syscall off the hot path.
   thread_local boost::uuids::random_generator_mt19937 generator;
   return boost::uuids::to_string(generator());
+}
+
+void SubmitFromRequest(store::Store& store, engine::Command command, store::Store::Completion done) {
+  store.SubmitDeferred(std::move(command), std::move(done));
+  CommitPendingAfterReadyHandlers(store);
 }
 
 Status SetCommandId(const HttpRequest& request, const Json* body, engine::Command* command) {

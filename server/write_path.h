@@ -23,15 +23,19 @@ Status SetCommandId(const HttpRequest& request, const Json* body, engine::Comman
 // The same with the body's "command_id" already read (empty: none).
 Status SetCommandId(const HttpRequest& request, std::string_view body_id, engine::Command* command);
 
-// Submits `command` (SubmitOrCommit: with one client writing at a time the
-// calling I/O thread commits it). The completion runs on the committing
+// Submits a request's command: SubmitDeferred, then CommitPending once the
+// calling I/O thread has handled its other ready requests (at low
+// concurrency that thread commits them itself; io_pool.h).
+void SubmitFromRequest(store::Store& store, engine::Command command, store::Store::Completion done);
+
+// Submits `command` (SubmitFromRequest). The completion runs on the committing
 // thread, so it only renders the small answer (`render(const CommandResult&) -> HttpResponse`)
 // and hands it to the Responder, which posts it to the connection.
 template <typename Render>
 void SubmitCommand(ServerContext& ctx, engine::Command command, const Responder& respond, Render render) {
   const auto submitted = std::chrono::steady_clock::now();
-  ctx.store.SubmitOrCommit(std::move(command), [&ctx, respond, render = std::move(render),
-                                        submitted](StatusOr<engine::CommandResult> result) {
+  SubmitFromRequest(ctx.store, std::move(command), [&ctx, respond, render = std::move(render),
+                                                     submitted](StatusOr<engine::CommandResult> result) {
     if (!result.ok()) {
       respond(ErrorResponse(result.status()));
       return;

@@ -132,13 +132,21 @@ void Store::Submit(engine::Command command, Completion done) {
   if (Enqueue(command, done, lock) && pending_.size() == 1 && !committing_) queue_cv_.notify_one();
 }
 
-void Store::SubmitOrCommit(engine::Command command, Completion done) {
+void Store::SubmitDeferred(engine::Command command, Completion done) {
   std::unique_lock lock(queue_mu_);
-  if (!Enqueue(command, done, lock) || pending_.size() > 1 || committing_) return;
-  if (!last_batch_single_) return queue_cv_.notify_one();
+  if (Enqueue(command, done, lock) && pending_.size() == 1 && !committing_ && !last_batch_single_) {
+    queue_cv_.notify_one();
+  }
+}
+
+void Store::CommitPending() {
+  std::unique_lock lock(queue_mu_);
+  // A batch being committed hands what queued meanwhile to the writer when it ends (RunBatch).
+  if (pending_.empty() || committing_) return;
+  if (!last_batch_single_ || closing_) return queue_cv_.notify_one();
   committing_ = true;
   Batch batch;
-  batch.submissions.swap(pending_);
+  batch.submissions = TakeBatchLocked();
   lock.unlock();
   RunBatch(batch);
 }
@@ -165,6 +173,10 @@ std::vector<Store::Submission> Store::TakePending() {
   std::unique_lock lock(queue_mu_);
   queue_cv_.wait(lock, [&] { return !committing_ && (closing_ || !pending_.empty()); });
   committing_ = true;
+  return TakeBatchLocked();
+}
+
+std::vector<Store::Submission> Store::TakeBatchLocked() {
   std::vector<Submission> taken;
   if (pending_.size() <= options_.max_batch) {
     taken.swap(pending_);
@@ -191,7 +203,7 @@ void Store::RunBatch(Batch& batch) {
   std::lock_guard lock(queue_mu_);
   committing_ = false;
   last_batch_single_ = batch.submissions.size() == 1;
-  // The writer waits for the end of a batch committed by a SubmitOrCommit
+  // The writer waits for the end of a batch committed by a CommitPending
   // caller when commands queued behind it or the store is closing.
   if (!pending_.empty() || closing_) queue_cv_.notify_one();
 }

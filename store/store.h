@@ -7,8 +7,8 @@
 // their index entries in ONE synced RocksDB WriteBatch (group commit), then
 // publishes the events and fires the completions. Submissions keep queueing
 // while a batch is being written, so the next batch fills during the fsync.
-// At low concurrency SubmitOrCommit lets the submitting thread commit its own
-// command instead (see there); one batch is committed at a time either way.
+// At low concurrency SubmitDeferred + CommitPending let the submitting thread
+// commit instead (see there); one batch is committed at a time either way.
 // If the write fails, every command of the batch fails with kUnavailable and
 // the state is rebuilt from the log (the engine is deterministic), so it is
 // exactly as before the batch.
@@ -62,7 +62,7 @@ struct CommitStats {
 class Store {
  public:
   using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
-  // Runs on the committing thread (the writer, or a SubmitOrCommit caller;
+  // Runs on the committing thread (the writer, or a CommitPending caller;
   // never two at once) after each durable batch, in seq order; must be quick.
   using CommitListener = std::function<void(const std::vector<engine::Event>& events)>;
 
@@ -76,17 +76,22 @@ class Store {
   // `done` runs on the writer thread once the command is
   // durable (or refused). After Close() it fails with kUnavailable.
   void Submit(engine::Command command, Completion done);
-  // Submit, except at low concurrency: when no batch is being committed,
-  // nothing else is queued and the last batch was a single command, the
-  // calling thread commits `command` itself (blocking for the fsync) and
-  // `done` runs before this returns. That saves the two thread wake-ups of a
-  // hand-off to the writer and back, which cost more than the commit's CPU
-  // when one client writes at a time. Under concurrency batches hold more
-  // than one command and this is Submit: a caller never holds a group
-  // commit's fsync. The caller must hold no lock that `done` or a commit
-  // listener takes. Not for a stream of pipelined commands from one caller
-  // (WebSocket ops): each would be committed alone, one fsync per command.
-  void SubmitOrCommit(engine::Command command, Completion done);
+  // Submit for a caller that will call CommitPending() soon, typically an
+  // I/O thread once it has handled the other requests it has ready. Under
+  // load this is Submit. At low concurrency (the last batch was a single
+  // command) the writer is not woken: CommitPending commits the command on
+  // the caller's thread, together with whatever else was deferred meanwhile.
+  // That saves the two thread wake-ups of a hand-off to the writer and back,
+  // which cost more than the commit's CPU when one client writes at a time;
+  // and a thread with several requests ready defers them all before
+  // committing, so they share one fsync instead of taking one each.
+  void SubmitDeferred(engine::Command command, Completion done);
+  // Commits what is queued on the calling thread (blocking for the fsync;
+  // completions run before this returns) when no batch is being committed
+  // and the last batch was a single command; otherwise leaves it to the
+  // writer, waking it if it is idle. The caller must hold no lock that a
+  // completion or a commit listener takes.
+  void CommitPending();
   // Submit and wait.
   StatusOr<engine::CommandResult> Execute(engine::Command command);
 
@@ -143,6 +148,8 @@ class Store {
   // Queues a submission; false (and `done` failed) after Close().
   bool Enqueue(engine::Command& command, Completion& done, std::unique_lock<std::mutex>& lock);
   std::vector<Submission> TakePending();
+  // The next batch's submissions, at most max_batch; queue_mu_ held.
+  std::vector<Submission> TakeBatchLocked();
   // Execute + commit, then lets the next batch start.
   void RunBatch(Batch& batch);
   void ExecuteBatch(Batch& batch);

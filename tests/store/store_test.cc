@@ -328,37 +328,55 @@ TEST_F(StoreFaultTest, FailedWriteSeenByReadersIsRolledBackBeforeItIsReported) {
   EXPECT_TRUE(Live() == after);
 }
 
-TEST_F(StoreTest, SubmitOrCommitCommitsOnTheCallersThreadWhenTheStoreIsIdle) {
+TEST_F(StoreTest, CommitPendingCommitsOnTheCallersThreadWhenTheStoreIsIdle) {
   Open();
   for (int i = 1; i <= 3; ++i) {
     std::optional<std::thread::id> ran_on;
-    store_->SubmitOrCommit(Set("a", std::to_string(i)), [&](StatusOr<engine::CommandResult> r) {
+    store_->SubmitDeferred(Set("a", std::to_string(i)), [&](StatusOr<engine::CommandResult> r) {
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       ran_on = std::this_thread::get_id();
     });
+    store_->CommitPending();
     EXPECT_EQ(ran_on, std::this_thread::get_id());
     EXPECT_EQ(store_->durable_seq(), static_cast<uint64_t>(i));
   }
   EXPECT_TRUE(Live() == Replayed());
 }
 
-// Runs SubmitOrCommit on another thread; false if it did not return within
-// 10 s (it committed on its caller and is stuck in a held fsync).
-bool SubmitOrCommitReturns(Store& store, engine::Command command, Answer& answer) {
-  auto call = std::async(std::launch::async,
-                         [&store, &answer, command = std::move(command)]() mutable {
-                           store.SubmitOrCommit(std::move(command), answer.Done());
-                         });
+TEST_F(StoreTest, CommandsDeferredTogetherShareOneCommit) {
+  Open();
+  std::vector<size_t> batch_sizes;  // written by the committing thread: this one
+  store_->AddCommitStatsListener([&](const CommitStats& stats) { batch_sizes.push_back(stats.commands); });
+  Answer a, b, c;
+  store_->SubmitDeferred(Set("a", "1"), a.Done());
+  store_->SubmitDeferred(Set("b", "1"), b.Done());
+  store_->SubmitDeferred(Set("c", "1"), c.Done());
+  store_->CommitPending();
+  ASSERT_TRUE(c.Ready());
+  EXPECT_EQ(batch_sizes, std::vector<size_t>{3});
+  EXPECT_EQ(a.future.get()->seq, 1u);
+  EXPECT_EQ(c.future.get()->seq, 3u);
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+// Runs SubmitDeferred and CommitPending on another thread; false if they did
+// not return within 10 s (they committed on their caller and are stuck in a
+// held fsync).
+bool DeferredSubmitReturns(Store& store, engine::Command command, Answer& answer) {
+  auto call = std::async(std::launch::async, [&store, &answer, command = std::move(command)]() mutable {
+    store.SubmitDeferred(std::move(command), answer.Done());
+    store.CommitPending();
+  });
   return call.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
 }
 
-TEST_F(StoreFaultTest, SubmitOrCommitQueuesBehindABatchInItsFsync) {
+TEST_F(StoreFaultTest, CommitPendingLeavesCommandsQueuedBehindABatchInItsFsyncToTheWriter) {
   Open(fault_.env());
   ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
   Answer held;
   StartHeldWrite(*store_, fault_, held);
   Answer queued;
-  const bool returned = SubmitOrCommitReturns(*store_, Set("b", "1"), queued);
+  const bool returned = DeferredSubmitReturns(*store_, Set("b", "1"), queued);
   EXPECT_FALSE(queued.Ready());
   fault_.SetHoldSyncs(false);
   EXPECT_TRUE(returned);
@@ -367,7 +385,7 @@ TEST_F(StoreFaultTest, SubmitOrCommitQueuesBehindABatchInItsFsync) {
   EXPECT_TRUE(Live() == Replayed());
 }
 
-TEST_F(StoreFaultTest, SubmitOrCommitUsesTheWriterOnceBatchesGroupCommands) {
+TEST_F(StoreFaultTest, SubmitDeferredWakesTheWriterOnceBatchesGroupCommands) {
   Open(fault_.env());
   ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
   Answer held, b, c;
@@ -378,10 +396,9 @@ TEST_F(StoreFaultTest, SubmitOrCommitUsesTheWriterOnceBatchesGroupCommands) {
   EXPECT_EQ(c.future.get()->seq, 4u);
   fault_.SetHoldSyncs(true);
   Answer d;
-  const bool returned = SubmitOrCommitReturns(*store_, Set("d", "1"), d);
+  store_->SubmitDeferred(Set("d", "1"), d.Done());  // no CommitPending: the writer takes it
   const bool writer_held = fault_.WaitForHeldSync(std::chrono::seconds(30));
   fault_.SetHoldSyncs(false);
-  EXPECT_TRUE(returned);
   EXPECT_TRUE(writer_held);
   EXPECT_EQ(d.future.get()->seq, 5u);
   EXPECT_TRUE(Live() == Replayed());
