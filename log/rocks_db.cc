@@ -10,6 +10,8 @@
 #include <array>
 #include <filesystem>
 
+#include "log/wal_file_system.h"
+
 namespace ctxd::log {
 namespace {
 
@@ -58,7 +60,11 @@ rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
 
 rocksdb::DBOptions DbOptions(const RocksDb::Params& params) {
   rocksdb::DBOptions db;
-  if (params.env != nullptr) db.env = params.env;
+  if (params.env != nullptr) {
+    db.env = params.env;  // a test's (fault injection), without the WAL preallocation
+  } else {
+    db.env = params.access == RocksDb::Access::kSecondary ? SecondaryWalEnv() : PrimaryWalEnv();
+  }
   db.create_if_missing = params.create;
   db.create_missing_column_families = params.create;
   db.paranoid_checks = true;

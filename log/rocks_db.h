@@ -35,7 +35,7 @@ class RocksDb {
     Access access = Access::kReadWrite;
     bool create = false;          // kReadWrite: create the DB and our column families
     std::string secondary_dir;    // kSecondary only
-    rocksdb::Env* env = nullptr;  // nullptr = rocksdb::Env::Default()
+    rocksdb::Env* env = nullptr;  // nullptr: the WAL Envs of wal_file_system.h
   };
 
   static StatusOr<std::unique_ptr<RocksDb>> Open(const std::string& dir, const Params& params);

@@ -4,13 +4,18 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
 #include "log/keys.h"
 #include "log/snapshot_parts.h"
+#include "log/wal_file_system.h"
 #include "tests/testutil/fault_env.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -593,6 +598,101 @@ TEST_F(EventLogTest, DiskSizeGrowsWithTheLog) {
   for (uint64_t seq = 1; seq <= 100; ++seq) records.push_back(Record(seq, Blob(10000 + seq)));
   ASSERT_TRUE(log->Append(records, true).ok());
   EXPECT_GT(log->DiskSize(), empty + 500000);
+}
+
+TEST_F(SecondaryTest, OpenedWhileThePrimaryWritesSeesAPrefixOfTheLog) {
+  auto primary = OpenLog();
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (uint64_t seq = 1; !stop && seq <= 200000; seq += 10) {
+      ASSERT_TRUE(primary->Append(Records(seq, 10), true).ok());
+    }
+  });
+  for (int round = 0; round < 20; ++round) {
+    auto secondary = OpenSecondary();
+    ASSERT_NE(secondary, nullptr);
+    ASSERT_TRUE(secondary->CatchUp().ok());
+    const uint64_t head = secondary->head_seq();
+    EXPECT_EQ(ReadAll(*secondary, 1, head, head + 10), Expected(1, head)) << "round " << round;
+    secondary.reset();
+    std::filesystem::remove_all(dir_.Sub("secondary"));
+  }
+  stop = true;
+  writer.join();
+}
+
+// ---- The WAL -------------------------------------------------------------
+
+// The WAL files of the store, by name.
+std::vector<std::filesystem::path> WalFiles(const std::string& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".log") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string FileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int64_t IntactEnd(const std::string& bytes, uint64_t from = 0, uint64_t until = UINT64_MAX) {
+  return IntactWalEnd(
+      [&](uint64_t at, size_t size, char* out) -> int64_t {
+        if (at >= bytes.size()) return 0;
+        const size_t n = std::min<size_t>(size, bytes.size() - at);
+        std::memcpy(out, bytes.data() + at, n);
+        return static_cast<int64_t>(n);
+      },
+      from, until);
+}
+
+TEST_F(EventLogTest, TheWalIsPreallocatedWithItsSizeAndTrimmedOnClose) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 1), true).ok());
+  const auto wals = WalFiles(StoreDir());
+  ASSERT_FALSE(wals.empty());
+  EXPECT_GE(std::filesystem::file_size(wals.back()), uint64_t{1} << 20);  // a sync need not change the size
+  log.reset();
+  for (const auto& wal : WalFiles(StoreDir())) EXPECT_LT(std::filesystem::file_size(wal), uint64_t{1} << 20);
+}
+
+TEST_F(EventLogTest, ACrashImageWithAPreallocatedWalRecoversEverySyncedRecord) {
+  auto log = OpenLog();
+  for (uint64_t seq = 1; seq <= 50; seq += 5) ASSERT_TRUE(log->Append(Records(seq, 5), true).ok());
+  const std::string image = dir_.Sub("image");
+  std::filesystem::copy(StoreDir(), image, std::filesystem::copy_options::recursive);  // as a crash leaves it
+  log.reset();
+  auto recovered = EventLog::Open(image, {});
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  EXPECT_EQ((*recovered)->head_seq(), 50u);
+  EXPECT_EQ(ReadAll(**recovered, 1, 50, 100), Expected(1, 50));
+}
+
+TEST_F(EventLogTest, IntactWalEndStopsAtZerosAndAtDamagedOrCutRecords) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Records(1, 10), true).ok());
+  const std::string first = FileBytes(WalFiles(StoreDir()).back());
+  const int64_t after_first = IntactEnd(first);
+  ASSERT_GT(after_first, 0);
+  EXPECT_EQ(first.find_first_not_of('\0', static_cast<size_t>(after_first)), std::string::npos);  // zeros after
+
+  ASSERT_TRUE(log->Append(Records(11, 10), true).ok());
+  const std::string second = FileBytes(WalFiles(StoreDir()).back());
+  const int64_t after_second = IntactEnd(second);
+  ASSERT_GT(after_second, after_first);
+  EXPECT_EQ(IntactEnd(second, static_cast<uint64_t>(after_first)), after_second);  // resumes at a boundary
+  EXPECT_LE(IntactEnd(second, 0, 1), after_first);                               // stops at `until`
+
+  std::string damaged = second;
+  damaged[static_cast<size_t>(after_second) - 1] ^= 0x5a;  // the last record's last byte
+  const int64_t at_damage = IntactEnd(damaged);
+  EXPECT_GE(at_damage, after_first);
+  EXPECT_LT(at_damage, after_second);
+  const std::string cut = second.substr(0, static_cast<size_t>(after_second) - 1);  // a write cut short
+  EXPECT_EQ(IntactEnd(cut), at_damage);
 }
 
 // ---- Faults --------------------------------------------------------------
