@@ -8,8 +8,10 @@
 namespace ctxd::server {
 namespace {
 
+// The context of the calling I/O thread (null off them), and whether a
+// CommitPendingAfterReadyHandlers round is posted on it.
 thread_local net::io_context* current_context = nullptr;
-thread_local bool commit_posted = false;  // CommitPendingAfterReadyHandlers
+thread_local bool commit_posted = false;
 
 }  // namespace
 
@@ -48,8 +50,6 @@ DeliveryQueue& IoPool::DeliveriesOf(const net::io_context& ioc) {
   }
   return contexts_.front()->deliveries;  // not a pool context: the main one serves it
 }
-
-net::io_context* IoPool::Current() { return current_context; }
 
 void IoPool::Run() {
   for (auto& context : contexts_) {
