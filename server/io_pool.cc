@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/thread_name.h"
 #include "server/http_session.h"
 #include "store/store.h"
 
@@ -57,6 +58,7 @@ void IoPool::Run() {
       current_context = &ioc;
       ioc.run();
     });
+    NameThread(threads_.back(), "ctxd-io");
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "snapshots/recovery.h"
 #include "snapshots/snapshot_codec.h"
 
@@ -14,6 +15,7 @@ Snapshotter::Snapshotter(log::EventLog& log, engine::EngineLimits limits, Snapsh
   head_seq_ = log_.head_seq();
   last_snapshot_time_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { Run(); });
+  NameThread(thread_, "ctxd-snapshot");
 }
 
 Snapshotter::~Snapshotter() {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 
+#include "common/thread_name.h"
 #include "engine/engine.h"
 #include "engine/event_codec.h"
 #include "snapshots/recovery.h"
@@ -101,6 +102,7 @@ Store::Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, en
   durable_seq_.store(state_.head_seq);
   snapshotter_ = std::make_unique<snapshots::Snapshotter>(*log_, options_.limits, options_.snapshots);
   writer_ = std::thread([this] { WriterLoop(); });
+  NameThread(writer_, "ctxd-writer");
 }
 
 Store::~Store() { Close(); }

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 from ctxd_harness import BANNER, Ctxd, binary
@@ -95,6 +96,23 @@ class CliTest(unittest.TestCase):
             self.assertEqual(ctxd.stop(), 0)
         with Ctxd(data_dir=self.dir) as ctxd:
             self.assertEqual(len(ctxd.get("/v1/context").json()["context"]), 30)
+
+    def test_threads_are_named(self):
+        with Ctxd(data_dir=self.dir, args=["--io-threads", "2"]) as ctxd:
+            def thread_names():
+                names = []
+                for task in os.listdir("/proc/%d/task" % ctxd.proc.pid):
+                    with open("/proc/%d/task/%s/comm" % (ctxd.proc.pid, task)) as comm:
+                        names.append(comm.read().strip())
+                return names
+            deadline = time.monotonic() + 10  # the banner comes before the I/O threads start
+            names = thread_names()
+            while names.count("ctxd-io") < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+                names = thread_names()
+            self.assertEqual(names.count("ctxd-io"), 2, names)
+            self.assertEqual(names.count("ctxd-writer"), 1, names)
+            self.assertEqual(names.count("ctxd-snapshot"), 1, names)
 
     def test_readyz_after_recovery(self):
         with Ctxd(data_dir=self.dir) as ctxd:

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <optional>
 #include <thread>
@@ -326,6 +329,25 @@ TEST_F(StoreFaultTest, FailedWriteSeenByReadersIsRolledBackBeforeItIsReported) {
   const auto after = Live();
   Open(fault_.env());
   EXPECT_TRUE(Live() == after);
+}
+
+// The names of this process's threads (/proc/self/task/*/comm).
+std::vector<std::string> ThreadNames() {
+  std::vector<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.push_back(name);
+  }
+  return names;
+}
+
+TEST_F(StoreTest, TheWriterAndTheSnapshotterThreadsAreNamed) {
+  Open();
+  const std::vector<std::string> names = ThreadNames();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "ctxd-writer"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "ctxd-snapshot"), 1);
 }
 
 TEST_F(StoreTest, CommitPendingCommitsOnTheCallersThreadWhenTheStoreIsIdle) {
