@@ -4,7 +4,6 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <algorithm>
@@ -48,22 +47,6 @@ rocksdb::ColumnFamilyOptions CfOptions(size_t write_buffer_size, rocksdb::Compre
   return cf;
 }
 
-// An index key is its prefix (a key's, a node's) and a big-endian seq. The
-// memtable keeps one insert position per prefix: a prefix's entries arrive in
-// seq order, so each lands just after the last, without a search from the
-// top of the skip list among every other prefix's entries.
-class IndexPrefixOfKey final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "ctxd.IndexPrefixOfKey"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), key.size() - kSeqBytes);
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= kSeqBytes; }
-
- private:
-  static constexpr size_t kSeqBytes = 8;
-};
-
 // Sized for the write path: events and index take every append, so they get
 // big memtables; snapshots take 4 MiB parts; meta holds two keys. Snapshots
 // are not compressed: a restart reads the newest one whole, and
@@ -71,12 +54,7 @@ class IndexPrefixOfKey final : public rocksdb::SliceTransform {
 rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
                                           const std::shared_ptr<rocksdb::Cache>& cache) {
   if (name == kSnapshotsCf) return CfOptions(64 * kMiB, rocksdb::kNoCompression, cache);
-  if (name == kEventsCf) return CfOptions(64 * kMiB, Compression(), cache);
-  if (name == kIndexCf) {
-    rocksdb::ColumnFamilyOptions index = CfOptions(64 * kMiB, Compression(), cache);
-    index.memtable_insert_with_hint_prefix_extractor = std::make_shared<IndexPrefixOfKey>();
-    return index;
-  }
+  if (name == kEventsCf || name == kIndexCf) return CfOptions(64 * kMiB, Compression(), cache);
   return CfOptions(1 * kMiB, Compression(), cache);
 }
 

@@ -460,28 +460,6 @@ TEST_F(EventLogTest, ReadIndexKeepsEachPrefixInOrderWhenManyAreInterleaved) {
   check(*OpenLog());
 }
 
-// The index memtable keeps an insert position per prefix (RocksDB's
-// memtable_insert_with_hint_prefix_extractor), recorded in the OPTIONS file.
-TEST_F(EventLogTest, TheIndexMemtableInsertsWithAHintPerPrefix) {
-  OpenLog().reset();
-  std::vector<std::filesystem::path> options_files;
-  for (const auto& entry : std::filesystem::directory_iterator(StoreDir())) {
-    if (entry.path().filename().string().starts_with("OPTIONS-")) options_files.push_back(entry.path());
-  }
-  ASSERT_FALSE(options_files.empty());
-  std::ifstream in(*std::max_element(options_files.begin(), options_files.end()));
-  std::string section;
-  std::string hint;
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("[")) section = line;
-    if (section == "[CFOptions \"index\"]" &&
-        line.find("memtable_insert_with_hint_prefix_extractor=") != std::string::npos) {
-      hint = line.substr(line.find('=') + 1);
-    }
-  }
-  EXPECT_EQ(hint, "ctxd.IndexPrefixOfKey");
-}
-
 // ---- Snapshots -----------------------------------------------------------
 
 TEST_F(EventLogTest, SnapshotsArePutListedReadAndDeleted) {
