@@ -57,6 +57,33 @@ std::string WsTextFrame(std::string_view payload) {
   return frame;
 }
 
+std::shared_ptr<const EventBatch> RenderEventBatch(
+    std::vector<engine::Event> events, const std::function<WantedForms(const engine::Event&)>& wanted) {
+  auto batch = std::make_shared<EventBatch>();
+  batch->events.reserve(events.size());
+  for (auto& event : events) {
+    StreamEvent& out = batch->events.emplace_back();
+    const WantedForms forms = wanted(event);
+    const bool ws = forms[static_cast<int>(StreamFormat::kWebSocket)];
+    const bool sse = forms[static_cast<int>(StreamFormat::kSse)];
+    if (ws || sse) {
+      const std::string json = engine::EventToJson(event);
+      if (ws) {
+        out.ws_begin = batch->ws.size();
+        AppendWsEventFrame(&batch->ws, json);
+        out.ws_size = batch->ws.size() - out.ws_begin;
+      }
+      if (sse) {
+        out.sse_begin = batch->sse.size();
+        AppendSseEventFrame(&batch->sse, event, json);
+        out.sse_size = batch->sse.size() - out.sse_begin;
+      }
+    }
+    out.event = std::move(event);
+  }
+  return batch;
+}
+
 std::string BuildEventFrame(StreamFormat format, const engine::Event& event) {
   const std::string json = engine::EventToJson(event);
   std::string frame;
@@ -100,7 +127,6 @@ void StreamHub::Publish(uint64_t seq) {
 uint64_t StreamHub::Add(const std::shared_ptr<Subscriber>& subscriber) {
   std::lock_guard lock(subscribers_mu_);
   subscribers_.push_back(subscriber);
-  ++formats_[static_cast<int>(subscriber->format())];
   std::lock_guard pending_lock(pending_mu_);
   ++subscriber_count_;
   metrics_.SetSubscribers(static_cast<int64_t>(subscriber_count_));
@@ -116,7 +142,6 @@ void StreamHub::Remove(const Subscriber* subscriber) {
   removed = std::move(*it);
   *it = std::move(subscribers_.back());
   subscribers_.pop_back();
-  --formats_[static_cast<int>(subscriber->format())];
   std::lock_guard pending_lock(pending_mu_);
   --subscriber_count_;
   metrics_.SetSubscribers(static_cast<int64_t>(subscriber_count_));
@@ -151,33 +176,6 @@ void StreamHub::Flush() {
     flush_posted_ = false;
   }
   if (events.empty()) return;
-  size_t formats[2] = {0, 0};
-  {
-    std::lock_guard lock(subscribers_mu_);
-    formats[0] = formats_[0];
-    formats[1] = formats_[1];
-  }
-  const bool ws = formats[static_cast<int>(StreamFormat::kWebSocket)] > 0;
-  const bool sse = formats[static_cast<int>(StreamFormat::kSse)] > 0;
-  auto batch = std::make_shared<EventBatch>();
-  batch->events.reserve(events.size());
-  for (auto& event : events) {
-    StreamEvent& out = batch->events.emplace_back();
-    const std::string json = engine::EventToJson(event);
-    if (ws) {
-      out.ws_begin = batch->ws.size();
-      AppendWsEventFrame(&batch->ws, json);
-      out.ws_size = batch->ws.size() - out.ws_begin;
-    }
-    if (sse) {
-      out.sse_begin = batch->sse.size();
-      AppendSseEventFrame(&batch->sse, event, json);
-      out.sse_size = batch->sse.size() - out.sse_begin;
-    }
-    out.event = std::move(event);
-  }
-  const uint64_t last = batch->events.back().event.seq;
-  std::shared_ptr<const EventBatch> shared = std::move(batch);
   // Publish first, then offer outside the lock: a subscriber added from now
   // on reads this batch from the log; one in the snapshot gets it offered.
   auto snapshot = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>();
@@ -185,8 +183,18 @@ void StreamHub::Flush() {
     std::lock_guard lock(subscribers_mu_);
     *snapshot = subscribers_;
     std::lock_guard pending_lock(pending_mu_);
-    Publish(last);
+    Publish(events.back().seq);
   }
+  std::shared_ptr<const EventBatch> shared =
+      RenderEventBatch(std::move(events), [&subscribers = *snapshot](const engine::Event& event) {
+        WantedForms wanted = {false, false};
+        for (const auto& subscriber : subscribers) {
+          bool& form_wanted = wanted[static_cast<int>(subscriber->format())];
+          form_wanted = form_wanted || subscriber->Wants(event);
+          if (wanted[0] && wanted[1]) break;
+        }
+        return wanted;
+      });
   // Offers run each subscriber's delivery on the spot when its strand is
   // idle (Subscriber::Offer): a thread writes to one socket after another,
   // without a post and a wake-up per subscriber. The subscribers are split

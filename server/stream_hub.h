@@ -26,12 +26,14 @@
 // safe from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -75,6 +77,12 @@ struct EventBatch {
   }
 };
 
+// Which wire forms an event is wanted in, indexed by StreamFormat.
+using WantedForms = std::array<bool, 2>;
+// A batch of `events` with each event rendered in the forms `wanted` names
+// for it, and in no other: an event no subscriber takes is not serialized.
+std::shared_ptr<const EventBatch> RenderEventBatch(
+    std::vector<engine::Event> events, const std::function<WantedForms(const engine::Event&)>& wanted);
 // The wire form of one event for `format` (catch-up, and events flushed
 // before a subscriber of that format existed).
 std::string BuildEventFrame(StreamFormat format, const engine::Event& event);
@@ -124,6 +132,8 @@ class StreamHub {
  private:
   void ScheduleFlush();
   void Flush();
+  static std::shared_ptr<const EventBatch> BuildBatch(
+      std::vector<engine::Event> events, const std::vector<std::shared_ptr<Subscriber>>& subscribers);
   void OfferPart(const std::vector<std::shared_ptr<Subscriber>>& subscribers,
                  const std::shared_ptr<const EventBatch>& batch, size_t part, size_t parts);
   void Tick();
@@ -144,7 +154,6 @@ class StreamHub {
   // only pending_mu_.
   std::mutex subscribers_mu_;
   std::vector<std::shared_ptr<Subscriber>> subscribers_;  // guarded by subscribers_mu_
-  size_t formats_[2] = {0, 0};  // subscribers per format; guarded by subscribers_mu_
 
   std::mutex pending_mu_;
   std::vector<engine::Event> pending_;  // guarded by pending_mu_

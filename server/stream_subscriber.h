@@ -45,6 +45,9 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
   Subscriber& operator=(const Subscriber&) = delete;
 
   StreamFormat format() const { return format_; }
+  // Any thread, once registered with the hub (the filter is constant from
+  // Begin on): whether this subscriber takes `event`.
+  bool Wants(const engine::Event& event) const { return filter_.Matches(event); }
   // From the hub, any thread: a new batch (must be quick).
   void Offer(const std::shared_ptr<const EventBatch>& batch);
   // From the hub's tick, any thread: returns this subscriber's lag in events
