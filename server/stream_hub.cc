@@ -185,13 +185,17 @@ void StreamHub::Flush() {
     std::lock_guard pending_lock(pending_mu_);
     Publish(events.back().seq);
   }
+  WantedForms present = {false, false};
+  for (const auto& subscriber : *snapshot) present[static_cast<int>(subscriber->format())] = true;
   std::shared_ptr<const EventBatch> shared =
-      RenderEventBatch(std::move(events), [&subscribers = *snapshot](const engine::Event& event) {
+      RenderEventBatch(std::move(events), [&subscribers = *snapshot, present](const engine::Event& event) {
+        // Stops at the first taker of each form the subscribers use: with
+        // unfiltered subscribers, one look per event.
         WantedForms wanted = {false, false};
         for (const auto& subscriber : subscribers) {
           bool& form_wanted = wanted[static_cast<int>(subscriber->format())];
           form_wanted = form_wanted || subscriber->Wants(event);
-          if (wanted[0] && wanted[1]) break;
+          if (wanted == present) break;
         }
         return wanted;
       });
