@@ -83,8 +83,8 @@ using WantedForms = std::array<bool, 2>;
 // for it, and in no other: an event no subscriber takes is not serialized.
 std::shared_ptr<const EventBatch> RenderEventBatch(
     std::vector<engine::Event> events, const std::function<WantedForms(const engine::Event&)>& wanted);
-// The wire form of one event for `format` (catch-up, and events flushed
-// before a subscriber of that format existed).
+// The wire form of one event for `format` (catch-up, and events a flush did
+// not render in that form: no subscriber of its snapshot took them so).
 std::string BuildEventFrame(StreamFormat format, const engine::Event& event);
 // A complete unmasked WebSocket text frame around `payload`.
 std::string WsTextFrame(std::string_view payload);
@@ -132,8 +132,6 @@ class StreamHub {
  private:
   void ScheduleFlush();
   void Flush();
-  static std::shared_ptr<const EventBatch> BuildBatch(
-      std::vector<engine::Event> events, const std::vector<std::shared_ptr<Subscriber>>& subscribers);
   void OfferPart(const std::vector<std::shared_ptr<Subscriber>>& subscribers,
                  const std::shared_ptr<const EventBatch>& batch, size_t part, size_t parts);
   void Tick();

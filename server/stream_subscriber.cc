@@ -124,7 +124,8 @@ void Subscriber::DeliverLive(const StreamEvent& event, const std::shared_ptr<con
   if (!filter_.Matches(event.event)) return;
   const std::string_view frame = batch->Frame(format_, event);
   if (frame.empty()) {
-    // Flushed before the first subscriber of this format registered.
+    // Not rendered in this form: the flush's snapshot had no subscriber
+    // that took it so (this one registered after it).
     output().PushData(BuildEventFrame(format_, event.event), seq);
     return;
   }
