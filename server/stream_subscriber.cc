@@ -124,8 +124,8 @@ void Subscriber::DeliverLive(const StreamEvent& event, const std::shared_ptr<con
   if (!filter_.Matches(event.event)) return;
   const std::string_view frame = batch->Frame(format_, event);
   if (frame.empty()) {
-    // Not rendered in this form: the flush's snapshot had no subscriber
-    // that took it so (this one registered after it).
+    // The flush did not render it in this form (no subscriber of its
+    // snapshot took it so): build it here.
     output().PushData(BuildEventFrame(format_, event.event), seq);
     return;
   }
