@@ -1,6 +1,7 @@
 #include "common/crc32c.h"
 
 #include <array>
+#include <boost/endian/conversion.hpp>
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -30,18 +31,14 @@ constexpr CrcTables MakeCrcTables() {
 
 constexpr CrcTables kCrcTables = MakeCrcTables();
 
-uint32_t LoadLe32(const unsigned char* p) {
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-}
-
 uint32_t Crc32cPortable(std::string_view data) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   size_t n = data.size();
   uint32_t crc = 0xffffffff;
   const auto& t = kCrcTables;
   while (n >= 8) {
-    uint32_t lo = LoadLe32(p) ^ crc;
-    uint32_t hi = LoadLe32(p + 4);
+    uint32_t lo = boost::endian::load_little_u32(p) ^ crc;
+    uint32_t hi = boost::endian::load_little_u32(p + 4);
     crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
           t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
     p += 8;

@@ -1,5 +1,7 @@
 #include "engine/wire.h"
 
+#include <boost/endian/conversion.hpp>
+
 namespace ctxd::engine {
 
 void ByteWriter::LongVarint(uint64_t v) {
@@ -16,9 +18,9 @@ void ByteWriter::SignedVarint(int64_t v) {
 }
 
 void ByteWriter::Fixed32(uint32_t v) {
-  char bytes[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                   static_cast<char>(v >> 24)};
-  out_->append(bytes, 4);
+  unsigned char bytes[4];
+  boost::endian::store_little_u32(bytes, v);
+  out_->append(reinterpret_cast<const char*>(bytes), 4);
 }
 
 void ByteWriter::Str(std::string_view s) {
@@ -61,8 +63,7 @@ bool ByteReader::SignedVarint(int64_t* v) {
 
 bool ByteReader::Fixed32(uint32_t* v) {
   if (in_.size() < 4) return Fail();
-  const auto* p = reinterpret_cast<const unsigned char*>(in_.data());
-  *v = uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+  *v = boost::endian::load_little_u32(reinterpret_cast<const unsigned char*>(in_.data()));
   in_.remove_prefix(4);
   return true;
 }

@@ -4,6 +4,7 @@
 #include <rocksdb/file_system.h>
 
 #include <algorithm>
+#include <boost/endian/conversion.hpp>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -19,11 +20,6 @@ constexpr uint32_t kMaskDelta = 0xa282ead8;
 
 // RocksDB's crc32c::Mask: stored CRCs are rotated and offset.
 uint32_t MaskCrc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + kMaskDelta; }
-
-uint32_t LoadLe32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return uint32_t{u[0]} | uint32_t{u[1]} << 8 | uint32_t{u[2]} << 16 | uint32_t{u[3]} << 24;
-}
 
 bool IsWal(const std::string& name) {  // <number>.log; RocksDB's info log is LOG
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
@@ -159,11 +155,12 @@ int64_t IntactWalEnd(const ReadAt& read, uint64_t from, uint64_t until) {
       }
       if (available < in + kHeaderSize) return static_cast<int64_t>(end);
       const char* header = block.data() + in;
-      const size_t length = size_t{static_cast<unsigned char>(header[4])} |
-                            size_t{static_cast<unsigned char>(header[5])} << 8;
+      const size_t length =
+          boost::endian::load_little_u16(reinterpret_cast<const unsigned char*>(header + 4));
       const bool cut_short = in + kHeaderSize + length > available;
       if (cut_short || header[6] == 0 ||
-          MaskCrc(Crc32c(std::string_view(header + 6, 1 + length))) != LoadLe32(header)) {
+          MaskCrc(Crc32c(std::string_view(header + 6, 1 + length))) !=
+              boost::endian::load_little_u32(reinterpret_cast<const unsigned char*>(header))) {
         return static_cast<int64_t>(end);
       }
       in += kHeaderSize + length;
