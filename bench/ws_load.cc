@@ -6,6 +6,9 @@
 //   ws_load --mode sets --seconds 5 --window 4096
 //       durable {"op":"set"} ops pipelined over one WebSocket (--connections
 //       for more), `window` in flight each: acknowledged sets/s, p50, p99.
+//       Each answered set is replaced at once; with --lockstep the setter
+//       sends a whole window only once the previous one is answered, as
+//       redis-benchmark -P does.
 //       The setter subscribes with a filter that matches nothing
 //       (type=session.save) unless --with-events.
 //   ws_load --mode fanout --subscribers 1000 --rate 2000 --seconds 10 [--check]
@@ -64,6 +67,7 @@ struct Options {
   double seconds = 5;
   int connections = 1;
   int window = 4096;
+  bool lockstep = false;
   int value_bytes = 100;
   bool with_events = false;
   int subscribers = 1000;
@@ -390,7 +394,8 @@ struct SetterStats {
   uint64_t last_seq = 0;
 };
 
-// Keeps `window` sets in flight until `deadline` (or until `total` were
+// Keeps `window` sets in flight (sent as each is answered, or with --lockstep
+// a window at a time, as redis-benchmark -P does) until `deadline` (or until `total` were
 // sent, when > 0), paced to `rate` per second when > 0.
 net::awaitable<void> RunSetter(tcp::endpoint endpoint, std::string host, int id, const Options& options,
                                Clock::time_point deadline, int64_t total, double rate, SetterStats& stats) {
@@ -414,7 +419,9 @@ net::awaitable<void> RunSetter(tcp::endpoint endpoint, std::string host, int id,
   net::steady_timer pace(co_await net::this_coro::executor);
   while (true) {
     frames.clear();
-    while (may_send()) {
+    // --lockstep: a new window only once the last one is answered in full.
+    const bool may_start = !options.lockstep || answered == sent;
+    while (may_start && may_send()) {
       AppendSetOp(&frames, &op, sent, id, options.value_bytes);
       sent_at.push_back(Clock::now());
       ++sent;
@@ -804,6 +811,8 @@ int main(int argc, char** argv) {
   app.add_option("--connections", options.connections, "sets: setter connections")->capture_default_str();
   app.add_option("--window", options.window, "ops in flight per setter")->capture_default_str();
   app.add_option("--value-bytes", options.value_bytes, "bytes of each set's value")->capture_default_str();
+  app.add_flag("--lockstep", options.lockstep,
+               "sets: send a window only once the last is answered in full (as redis-benchmark -P does)");
   app.add_flag("--with-events", options.with_events, "sets: the setter also receives every event");
   app.add_option("--subscribers", options.subscribers, "fanout, idle: subscriber connections")
       ->capture_default_str();

@@ -7,6 +7,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server/access_tokens.h"
+#include "server/io_pool.h"
 #include "server/read_path.h"
 #include "server/responses.h"
 #include "server/target.h"
@@ -28,6 +29,7 @@ WsSession::WsSession(StreamSocket socket, StreamContext& context)
       context_(context),
       ws_(std::move(socket), context.options.output),
       timer_(strand_) {
+  ws_.next_layer().OnInputDrained([this] { CommitDeferredOps(); });
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
   context_.server.metrics.ConnectionOpened();
@@ -100,8 +102,9 @@ void WsSession::OnAccept(beast::error_code ec, EventFilter filter, uint64_t from
 void WsSession::PushMessage(std::string_view payload) { output().PushData(WsTextFrame(payload)); }
 
 void WsSession::DoRead() {
-  if (reading_ || read_done_ || finished_ || closing_) return;
-  if (in_flight_ >= context_.options.max_ops_in_flight || !output().HasRoom()) return;
+  const bool may_read = !reading_ && !read_done_ && !finished_ && !closing_ &&
+                        in_flight_ < context_.options.max_ops_in_flight && output().HasRoom();
+  if (!may_read) return CommitDeferredOps();
   reading_ = true;
   ws_.async_read(read_buffer_, [self = self()](beast::error_code ec, size_t) { self->OnRead(ec); });
 }
@@ -112,6 +115,7 @@ void WsSession::OnRead(beast::error_code ec) {
     // The client closed (Beast answered it), went away, sent a message over
     // the limit (Beast closed with 1009), or the connection is being closed.
     read_done_ = true;
+    CommitDeferredOps();
     if (ec != websocket::error::closed && ec != net::error::operation_aborted && ec != net::error::eof &&
         ec != net::error::connection_reset) {
       spdlog::debug("websocket read: {}", ec.message());
@@ -143,14 +147,26 @@ void WsSession::HandleOp(std::string_view text) {
   ++in_flight_;
   const WsOpKind kind = op->kind;
   const auto submitted = std::chrono::steady_clock::now();
-  context_.server.store.Submit(std::move(op->command), [self = self(), id = std::move(id), kind, submitted](
-                                                           StatusOr<engine::CommandResult> result) mutable {
-    if (result.ok()) {
-      self->context_.server.metrics.ObserveCommitLatency(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
-    }
-    self->OnAnswer({std::move(id), kind, std::move(result)});
-  });
+  ops_deferred_ = true;
+  context_.server.store.SubmitDeferred(
+      std::move(op->command),
+      [self = self(), id = std::move(id), kind, submitted](StatusOr<engine::CommandResult> result) mutable {
+        if (result.ok()) {
+          self->context_.server.metrics.ObserveCommitLatency(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
+        }
+        self->OnAnswer({std::move(id), kind, std::move(result)});
+      });
+}
+
+// Ops are submitted deferred and committed once the session stops reading:
+// when all the client had sent is handled (the transport's input-drained
+// hook), or when reading pauses or ends. Pipelined ops that came together
+// share one commit, instead of the first taking an fsync of its own.
+void WsSession::CommitDeferredOps() {
+  if (!ops_deferred_) return;
+  ops_deferred_ = false;
+  CommitPendingAfterReadyHandlers(context_.server.store);
 }
 
 // The store's committing thread: only queues the result (rendering happens on

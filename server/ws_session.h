@@ -57,6 +57,7 @@ class WsSession : public Subscriber, public Closable {
   void DoRead();
   void OnRead(beast::error_code ec);
   void HandleOp(std::string_view text);
+  void CommitDeferredOps();
   void PushMessage(std::string_view payload);
   struct Answer {
     std::string id;  // JSON text
@@ -76,8 +77,9 @@ class WsSession : public Subscriber, public Closable {
   beast::flat_buffer read_buffer_;
   net::steady_timer timer_;  // shutdown grace
   uint64_t registry_id_ = 0;
-  bool counted_ = false;  // in ServerContext::stream_clients
-  size_t in_flight_ = 0;  // ops submitted, answer not yet drained
+  bool counted_ = false;       // in ServerContext::stream_clients
+  size_t in_flight_ = 0;       // ops submitted, answer not yet drained
+  bool ops_deferred_ = false;  // submitted deferred since the last CommitDeferredOps
   bool reading_ = false;
   bool read_done_ = false;  // the read side failed or the client closed
   bool closing_ = false;    // our close started

@@ -1,6 +1,15 @@
 // WsTransport: the layer under Beast's websocket::stream in a WebSocket
-// session. Reads go straight to the socket; writes go through the session's
-// OutputQueue.
+// session. Reads come from a chunk read off the socket; writes go through
+// the session's OutputQueue.
+//
+// Reads: Beast reads at most 1,536 bytes at a time (less for the rest of a
+// frame), so a client that pipelines ops would cost one syscall per few of
+// them. The transport reads the socket in chunks of up to 32 KiB, once it is
+// readable, and serves Beast's reads from the chunk, which it frees once
+// empty (an idle connection holds none). A read that finds the chunk empty
+// first calls the session's input-drained hook: every message the client had
+// sent is handled by then, so the session can commit the ops they carried
+// together (WsSession).
 //
 // Why: websocket::stream writes one message per async_write, so a
 // subscriber would cost one syscall per event. Here the session appends
@@ -59,9 +68,23 @@ class WsTransport {
     DrainSome(std::move(done));
   }
 
+  // Called when a read finds nothing left of what the client had sent and
+  // waits for more.
+  void OnInputDrained(std::function<void()> hook) { input_drained_ = std::move(hook); }
+
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-    return socket_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+    return net::async_initiate<ReadHandler, void(beast::error_code, size_t)>(
+        [this](auto&& done, const MutableBufferSequence& into) {
+          if (input_begin_ < input_end_ || net::buffer_size(into) == 0) {
+            const size_t n = TakeInput(into);
+            return net::post(socket_.get_executor(),
+                             beast::bind_front_handler(std::move(done), beast::error_code{}, n));
+          }
+          if (input_drained_) input_drained_();
+          WaitAndRead(into, std::move(done));
+        },
+        handler, buffers);
   }
 
   // Beast's writes: copied into the queue, complete at once.
@@ -87,6 +110,40 @@ class WsTransport {
     output_.PushControl(std::move(bytes));
   }
 
+  static constexpr size_t kReadChunk = 32 * 1024;
+
+  // Copies what `into` takes of the chunk; frees the chunk once it is empty.
+  template <class MutableBufferSequence>
+  size_t TakeInput(const MutableBufferSequence& into) {
+    const size_t n =
+        net::buffer_copy(into, net::buffer(input_.get() + input_begin_, input_end_ - input_begin_));
+    input_begin_ += n;
+    if (input_begin_ == input_end_) {
+      input_.reset();
+      input_begin_ = input_end_ = 0;
+    }
+    return n;
+  }
+
+  // Waits until the socket is readable (a wait queued on an idle socket
+  // re-arms it, so data that came before is seen), then reads a chunk
+  // without blocking.
+  template <class MutableBufferSequence, class Handler>
+  void WaitAndRead(const MutableBufferSequence& into, Handler&& done) {
+    socket_.async_wait(net::socket_base::wait_read,
+                       [this, into, done = std::move(done)](beast::error_code ec) mutable {
+                         size_t n = 0;
+                         if (!ec) {
+                           if (!input_) input_ = std::make_unique<char[]>(kReadChunk);
+                           if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+                           if (!ec) input_end_ = socket_.read_some(net::buffer(input_.get(), kReadChunk), ec);
+                           if (ec == net::error::would_block) return WaitAndRead(into, std::move(done));
+                           if (!ec) n = TakeInput(into);
+                         }
+                         done(ec, n);
+                       });
+  }
+
   static constexpr size_t kDrainChunk = 16 * 1024;
   static constexpr size_t kDrainLimit = 8 * 1024 * 1024;
 
@@ -105,6 +162,10 @@ class WsTransport {
   StreamSocket socket_;
   OutputQueue output_;
   bool framing_ = false;  // before: the HTTP handshake answer
+  std::function<void()> input_drained_;
+  std::unique_ptr<char[]> input_;  // the chunk read last; null when empty
+  size_t input_begin_ = 0;         // what Beast has not taken yet: [begin, end)
+  size_t input_end_ = 0;
   std::unique_ptr<char[]> drain_;
   size_t drained_ = 0;
 };

@@ -136,9 +136,7 @@ void Store::Submit(engine::Command command, Completion done) {
 
 void Store::SubmitDeferred(engine::Command command, Completion done) {
   std::unique_lock lock(queue_mu_);
-  if (Enqueue(command, done, lock) && pending_.size() == 1 && !committing_ && !last_batch_single_) {
-    queue_cv_.notify_one();
-  }
+  Enqueue(command, done, lock);  // CommitPending wakes the writer if need be
 }
 
 void Store::CommitPending() {

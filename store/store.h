@@ -77,14 +77,15 @@ class Store {
   // durable (or refused). After Close() it fails with kUnavailable.
   void Submit(engine::Command command, Completion done);
   // Submit for a caller that will call CommitPending() soon, typically an
-  // I/O thread once it has handled the other requests it has ready. Under
-  // load this is Submit. At low concurrency (the last batch was a single
-  // command) the writer is not woken: CommitPending commits the command on
-  // the caller's thread, together with whatever else was deferred meanwhile.
-  // That saves the two thread wake-ups of a hand-off to the writer and back,
-  // which cost more than the commit's CPU when one client writes at a time;
-  // and a thread with several requests ready defers them all before
-  // committing, so they share one fsync instead of taking one each.
+  // I/O thread once it has handled the other requests it has ready. The
+  // writer is not woken here: a thread with several requests ready (or a
+  // WebSocket client's pipelined ops) defers them all before CommitPending,
+  // so an idle writer starts one batch with all of them instead of an fsync
+  // for the first alone. A writer busy with a batch takes them when it ends.
+  // At low concurrency (the last batch was a single command) CommitPending
+  // commits on the caller's thread, which saves the two thread wake-ups of a
+  // hand-off to the writer and back; they cost more than the commit's CPU
+  // when one client writes at a time.
   void SubmitDeferred(engine::Command command, Completion done);
   // Commits what is queued on the calling thread (blocking for the fsync;
   // completions run before this returns) when no batch is being committed

@@ -392,6 +392,12 @@ bool DeferredSubmitReturns(Store& store, engine::Command command, Answer& answer
   return call.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
 }
 
+// Runs CommitPending on another thread; false if it did not return within 10 s.
+bool DeferredCommitReturns(Store& store) {
+  auto call = std::async(std::launch::async, [&store] { store.CommitPending(); });
+  return call.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+}
+
 TEST_F(StoreFaultTest, CommitPendingLeavesCommandsQueuedBehindABatchInItsFsyncToTheWriter) {
   Open(fault_.env());
   ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
@@ -407,7 +413,7 @@ TEST_F(StoreFaultTest, CommitPendingLeavesCommandsQueuedBehindABatchInItsFsyncTo
   EXPECT_TRUE(Live() == Replayed());
 }
 
-TEST_F(StoreFaultTest, SubmitDeferredWakesTheWriterOnceBatchesGroupCommands) {
+TEST_F(StoreFaultTest, AfterABatchOfSeveralCommitPendingHandsDeferredCommandsToTheWriter) {
   Open(fault_.env());
   ASSERT_TRUE(store_->Execute(Set("a", "1")).ok());
   Answer held, b, c;
@@ -418,7 +424,11 @@ TEST_F(StoreFaultTest, SubmitDeferredWakesTheWriterOnceBatchesGroupCommands) {
   EXPECT_EQ(c.future.get()->seq, 4u);
   fault_.SetHoldSyncs(true);
   Answer d;
-  store_->SubmitDeferred(Set("d", "1"), d.Done());  // no CommitPending: the writer takes it
+  store_->SubmitDeferred(Set("d", "1"), d.Done());
+  // Deferred: nothing commits it until CommitPending, which leaves it to the
+  // writer (the last batch had two commands) and returns at once.
+  EXPECT_FALSE(fault_.WaitForHeldSync(std::chrono::milliseconds(200)));
+  EXPECT_TRUE(DeferredCommitReturns(*store_));
   const bool writer_held = fault_.WaitForHeldSync(std::chrono::seconds(30));
   fault_.SetHoldSyncs(false);
   EXPECT_TRUE(writer_held);
