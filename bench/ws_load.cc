@@ -395,8 +395,8 @@ struct SetterStats {
 };
 
 // Keeps `window` sets in flight (sent as each is answered, or with --lockstep
-// a window at a time, as redis-benchmark -P does) until `deadline` (or until `total` were
-// sent, when > 0), paced to `rate` per second when > 0.
+// a window at a time, as redis-benchmark -P does) until `deadline` (or until
+// `total` were sent, when > 0), paced to `rate` per second when > 0.
 net::awaitable<void> RunSetter(tcp::endpoint endpoint, std::string host, int id, const Options& options,
                                Clock::time_point deadline, int64_t total, double rate, SetterStats& stats) {
   const std::string path = options.with_events ? "/v1/ws" : "/v1/ws?type=session.save";

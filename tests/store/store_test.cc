@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <optional>
 #include <thread>
@@ -381,21 +382,18 @@ TEST_F(StoreTest, CommandsDeferredTogetherShareOneCommit) {
   EXPECT_TRUE(Live() == Replayed());
 }
 
-// Runs SubmitDeferred and CommitPending on another thread; false if they did
-// not return within 10 s (they committed on their caller and are stuck in a
-// held fsync).
-bool DeferredSubmitReturns(Store& store, engine::Command command, Answer& answer) {
-  auto call = std::async(std::launch::async, [&store, &answer, command = std::move(command)]() mutable {
-    store.SubmitDeferred(std::move(command), answer.Done());
-    store.CommitPending();
-  });
+// Runs `calls` on another thread; false if it did not return within 10 s
+// (it committed on its caller and is stuck in a held fsync).
+bool ReturnsOnAnotherThread(std::function<void()> calls) {
+  auto call = std::async(std::launch::async, std::move(calls));
   return call.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
 }
 
-// Runs CommitPending on another thread; false if it did not return within 10 s.
-bool DeferredCommitReturns(Store& store) {
-  auto call = std::async(std::launch::async, [&store] { store.CommitPending(); });
-  return call.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+bool DeferredSubmitReturns(Store& store, engine::Command command, Answer& answer) {
+  return ReturnsOnAnotherThread([&store, &answer, command = std::move(command)]() mutable {
+    store.SubmitDeferred(std::move(command), answer.Done());
+    store.CommitPending();
+  });
 }
 
 TEST_F(StoreFaultTest, CommitPendingLeavesCommandsQueuedBehindABatchInItsFsyncToTheWriter) {
@@ -428,7 +426,7 @@ TEST_F(StoreFaultTest, AfterABatchOfSeveralCommitPendingHandsDeferredCommandsToT
   // Deferred: nothing commits it until CommitPending, which leaves it to the
   // writer (the last batch had two commands) and returns at once.
   EXPECT_FALSE(fault_.WaitForHeldSync(std::chrono::milliseconds(200)));
-  EXPECT_TRUE(DeferredCommitReturns(*store_));
+  EXPECT_TRUE(ReturnsOnAnotherThread([this] { store_->CommitPending(); }));
   const bool writer_held = fault_.WaitForHeldSync(std::chrono::seconds(30));
   fault_.SetHoldSyncs(false);
   EXPECT_TRUE(writer_held);
