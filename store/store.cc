@@ -103,6 +103,7 @@ Store::Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, en
   snapshotter_ = std::make_unique<snapshots::Snapshotter>(*log_, options_.limits, options_.snapshots);
   writer_ = std::thread([this] { WriterLoop(); });
   NameThread(writer_, "ctxd-writer");
+  writer_waiting_.wait();
 }
 
 Store::~Store() { Close(); }
@@ -171,6 +172,7 @@ void Store::AddCommitStatsListener(CommitStatsListener fn) {
 
 std::vector<Store::Submission> Store::TakePending() {
   std::unique_lock lock(queue_mu_);
+  if (!writer_waiting_.try_wait()) writer_waiting_.count_down();  // queue_mu_ is held until the wait
   queue_cv_.wait(lock, [&] { return !committing_ && (closing_ || !pending_.empty()); });
   committing_ = true;
   return TakeBatchLocked();

@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -177,6 +178,10 @@ class Store {
   bool closing_ = false;             // guarded by queue_mu_
   bool committing_ = false;          // a batch is being committed; guarded by queue_mu_
   bool last_batch_single_ = true;    // guarded by queue_mu_
+  // Counted down by the writer as it first waits for work; the constructor
+  // waits for it, so a command deferred right after Open stays queued until
+  // CommitPending rather than being taken by a writer still starting up.
+  std::latch writer_waiting_{1};
 
   std::mutex listeners_mu_;
   std::vector<CommitListener> listeners_;             // guarded by listeners_mu_
