@@ -15,7 +15,7 @@ import unittest
 import requests
 
 from ctxd_harness import Ctxd
-from stream_client import Sse, Ws
+from stream_client import ABNF, Sse, Ws
 
 
 def put(ctxd, key, value, **body):
@@ -246,6 +246,24 @@ class StreamTest(unittest.TestCase):
             seqs = [a["seq"] for a in acks]
             self.assertEqual(seqs, sorted(seqs))
             self.assertEqual(len(set(seqs)), 500)
+        finally:
+            ws.close()
+
+    def test_ops_arriving_together_share_one_commit(self):
+        ws = Ws(self.ctxd, "type=session.save")
+        try:
+            ws.hello()
+            frames = b"".join(
+                ABNF.create_frame(json.dumps({"op": "set", "id": i, "key": "burst-%d" % i, "value": i}),
+                                  ABNF.OPCODE_TEXT).format()
+                for i in range(100))
+            batches = metric(self.ctxd, "ctxd_commit_batch_size_count")
+            commands = metric(self.ctxd, "ctxd_commit_batch_size_sum")
+            ws.ws.sock.sendall(frames)  # one write: the server reads all 100 ops at once
+            acks = [ws.recv_json() for _ in range(100)]
+            self.assertEqual([a["op"] for a in acks], ["ack"] * 100)
+            self.assertEqual(metric(self.ctxd, "ctxd_commit_batch_size_sum") - commands, 100)
+            self.assertEqual(metric(self.ctxd, "ctxd_commit_batch_size_count") - batches, 1)
         finally:
             ws.close()
 
