@@ -4,6 +4,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <algorithm>
@@ -47,6 +48,17 @@ rocksdb::ColumnFamilyOptions CfOptions(size_t write_buffer_size, rocksdb::Compre
   return cf;
 }
 
+// An index key is its prefix (a key's, a node's or a session's) and the
+// event's be64 seq; see keys.h.
+class IndexKeyPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "ctxd.IndexKeyPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - sizeof(uint64_t));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > sizeof(uint64_t); }
+};
+
 // Sized for the write path: events and index take every append, so they get
 // big memtables; snapshots take 4 MiB parts; meta holds two keys. Snapshots
 // are not compressed: a restart reads the newest one whole, and
@@ -54,7 +66,15 @@ rocksdb::ColumnFamilyOptions CfOptions(size_t write_buffer_size, rocksdb::Compre
 rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
                                           const std::shared_ptr<rocksdb::Cache>& cache) {
   if (name == kSnapshotsCf) return CfOptions(64 * kMiB, rocksdb::kNoCompression, cache);
-  if (name == kEventsCf || name == kIndexCf) return CfOptions(64 * kMiB, Compression(), cache);
+  if (name == kEventsCf) return CfOptions(64 * kMiB, Compression(), cache);
+  if (name == kIndexCf) {
+    rocksdb::ColumnFamilyOptions index = CfOptions(64 * kMiB, Compression(), cache);
+    // A new index entry goes right after the last one under its prefix:
+    // RocksDB keeps a skip-list position per prefix and inserts from there
+    // instead of searching from the top.
+    index.memtable_insert_with_hint_prefix_extractor = std::make_shared<IndexKeyPrefix>();
+    return index;
+  }
   return CfOptions(1 * kMiB, Compression(), cache);
 }
 
