@@ -156,7 +156,8 @@ void WsSession::HandleOp(std::string_view text) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
         }
         self->OnAnswer({std::move(id), kind, std::move(result)});
-      });
+      },
+      this);
 }
 
 // Ops are submitted deferred and committed once the session stops reading:

@@ -120,31 +120,32 @@ void Store::Close() {
   });
 }
 
-bool Store::Enqueue(engine::Command& command, Completion& done, std::unique_lock<std::mutex>& lock) {
+bool Store::Enqueue(engine::Command& command, Completion& done, const void* source,
+                    std::unique_lock<std::mutex>& lock) {
   if (closing_) {
     lock.unlock();
     done(Status::Unavailable("the store is shutting down"));
     return false;
   }
-  pending_.push_back({std::move(command), std::move(done)});
+  pending_.push_back({std::move(command), std::move(done), source});
   return true;
 }
 
 void Store::Submit(engine::Command command, Completion done) {
   std::unique_lock lock(queue_mu_);
-  if (Enqueue(command, done, lock) && pending_.size() == 1 && !committing_) queue_cv_.notify_one();
+  if (Enqueue(command, done, nullptr, lock) && pending_.size() == 1 && !committing_) queue_cv_.notify_one();
 }
 
-void Store::SubmitDeferred(engine::Command command, Completion done) {
+void Store::SubmitDeferred(engine::Command command, Completion done, const void* source) {
   std::unique_lock lock(queue_mu_);
-  Enqueue(command, done, lock);  // CommitPending wakes the writer if need be
+  Enqueue(command, done, source, lock);  // CommitPending wakes the writer if need be
 }
 
 void Store::CommitPending() {
   std::unique_lock lock(queue_mu_);
   // A batch being committed hands what queued meanwhile to the writer when it ends (RunBatch).
   if (pending_.empty() || committing_) return;
-  if (!last_batch_single_ || closing_) return queue_cv_.notify_one();
+  if (!last_batch_solo_ || closing_) return queue_cv_.notify_one();
   committing_ = true;
   Batch batch;
   batch.submissions = TakeBatchLocked();
@@ -199,12 +200,19 @@ void Store::WriterLoop() {
   }
 }
 
+bool Store::IsSolo(const std::vector<Submission>& batch) {
+  if (batch.size() == 1) return true;
+  if (batch.size() > kSoloBatchMax || batch.front().source == nullptr) return false;
+  return std::all_of(batch.begin(), batch.end(),
+                     [source = batch.front().source](const Submission& s) { return s.source == source; });
+}
+
 void Store::RunBatch(Batch& batch) {
   ExecuteBatch(batch);
   CommitBatch(batch);
   std::lock_guard lock(queue_mu_);
   committing_ = false;
-  last_batch_single_ = batch.submissions.size() == 1;
+  last_batch_solo_ = IsSolo(batch.submissions);
   // The writer waits for the end of a batch committed by a CommitPending
   // caller when commands queued behind it or the store is closing.
   if (!pending_.empty() || closing_) queue_cv_.notify_one();

@@ -83,16 +83,19 @@ class Store {
   // WebSocket client's pipelined ops) defers them all before CommitPending,
   // so an idle writer starts one batch with all of them instead of an fsync
   // for the first alone. A writer busy with a batch takes them when it ends.
-  // At low concurrency (the last batch was a single command) CommitPending
-  // commits on the caller's thread, which saves the two thread wake-ups of a
-  // hand-off to the writer and back; they cost more than the commit's CPU
-  // when one client writes at a time.
-  void SubmitDeferred(engine::Command command, Completion done);
+  // `source` names the client (any stable address; nullptr: unnamed). At
+  // low concurrency (the last batch was one command, or at most
+  // kSoloBatchMax from one source) CommitPending commits on the caller's
+  // thread, which saves the two thread wake-ups of a hand-off to the writer
+  // and back; they cost more than the commit's CPU when one client writes
+  // at a time, and that client is waiting for the answers anyway.
+  void SubmitDeferred(engine::Command command, Completion done, const void* source = nullptr);
+  static constexpr size_t kSoloBatchMax = 64;
   // Commits what is queued on the calling thread (blocking for the fsync;
   // completions run before this returns) when no batch is being committed
-  // and the last batch was a single command; otherwise leaves it to the
-  // writer, waking it if it is idle. The caller must hold no lock that a
-  // completion or a commit listener takes.
+  // and the last batch was a low-concurrency one (above); otherwise leaves
+  // it to the writer, waking it if it is idle. The caller must hold no lock
+  // that a completion or a commit listener takes.
   void CommitPending();
   // Submit and wait.
   StatusOr<engine::CommandResult> Execute(engine::Command command);
@@ -142,13 +145,16 @@ class Store {
   struct Submission {
     engine::Command command;
     Completion done;
+    const void* source = nullptr;
   };
   struct Batch;
 
   Store(const StoreOptions& options, std::unique_ptr<log::EventLog> log, engine::State state);
   void WriterLoop();
   // Queues a submission; false (and `done` failed) after Close().
-  bool Enqueue(engine::Command& command, Completion& done, std::unique_lock<std::mutex>& lock);
+  bool Enqueue(engine::Command& command, Completion& done, const void* source, std::unique_lock<std::mutex>& lock);
+  // One command, or a few from one named source: see SubmitDeferred.
+  static bool IsSolo(const std::vector<Submission>& batch);
   std::vector<Submission> TakePending();
   // The next batch's submissions, at most max_batch; queue_mu_ held.
   std::vector<Submission> TakeBatchLocked();
@@ -177,7 +183,7 @@ class Store {
   std::vector<Submission> pending_;  // guarded by queue_mu_
   bool closing_ = false;             // guarded by queue_mu_
   bool committing_ = false;          // a batch is being committed; guarded by queue_mu_
-  bool last_batch_single_ = true;    // guarded by queue_mu_
+  bool last_batch_solo_ = true;      // guarded by queue_mu_
   // Counted down by the writer as it first waits for work; the constructor
   // waits for it, so a command deferred right after Open stays queued until
   // CommitPending rather than being taken by a writer still starting up.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -381,6 +382,42 @@ TEST_F(StoreTest, CommandsDeferredTogetherShareOneCommit) {
   EXPECT_EQ(batch_sizes, std::vector<size_t>{3});
   EXPECT_EQ(a.future.get()->seq, 1u);
   EXPECT_EQ(c.future.get()->seq, 3u);
+  EXPECT_TRUE(Live() == Replayed());
+}
+
+// Defers one set per source, then CommitPending; the threads the
+// completions ran on.
+std::vector<std::thread::id> DeferAndCommit(Store& store, const std::vector<const void*>& sources) {
+  std::vector<std::thread::id> ran_on;
+  std::mutex mu;
+  std::vector<Answer> answers(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i) {
+    store.SubmitDeferred(
+        Set("solo-" + std::to_string(i), std::to_string(store.durable_seq())),
+        [&, done = answers[i].Done()](StatusOr<engine::CommandResult> r) mutable {
+          {
+            std::lock_guard lock(mu);
+            ran_on.push_back(std::this_thread::get_id());
+          }
+          done(std::move(r));
+        },
+        sources[i]);
+  }
+  store.CommitPending();
+  for (Answer& answer : answers) EXPECT_TRUE(answer.future.get().ok());
+  return ran_on;
+}
+
+TEST_F(StoreTest, AfterABatchFromOneSourceCommitPendingStillCommitsOnTheCaller) {
+  Open();
+  const int client = 0, other = 0;
+  const auto here = std::this_thread::get_id();
+  using Threads = std::vector<std::thread::id>;
+  EXPECT_EQ(DeferAndCommit(*store_, {&client, &client, &client}), Threads(3, here));  // idle store
+  EXPECT_EQ(DeferAndCommit(*store_, {&client, &client, &other}), Threads(3, here));   // after a solo batch
+  const Threads mixed_next = DeferAndCommit(*store_, {&client, &client});            // after a mixed one
+  EXPECT_EQ(mixed_next.size(), 2u);
+  EXPECT_EQ(std::count(mixed_next.begin(), mixed_next.end(), here), 0);  // the writer's
   EXPECT_TRUE(Live() == Replayed());
 }
 
