@@ -185,8 +185,9 @@ if wants pipelined; then
     for conc in 1 16; do
       for system in $(rotated "$round" ctxd redis); do
         if [[ $system == ctxd ]]; then
+          # --lockstep: the next 16 only once all 16 are answered, as redis-benchmark -P does.
           run "$bin/ws_load" --target "$host:$ctxd_port" --mode sets --connections "$conc" --window 16 \
-            --seconds "$seconds" | record ws "ctxd WebSocket set" pipelined "$conc" "$round"
+            --lockstep --seconds "$seconds" | record ws "ctxd WebSocket set" pipelined "$conc" "$round"
         else
           redis_run "$conc" -P 16 -r 1000 -d 100 -t set |
             record redis "redis SET -P 16" pipelined "$conc" "$round"
