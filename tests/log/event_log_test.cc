@@ -1,17 +1,19 @@
 #include "log/event_log.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <rocksdb/db.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -728,6 +730,34 @@ TEST_F(EventLogTest, TheWalsPreallocatedSpaceIsWrittenZerosSoASyncHasNoExtentToC
   struct stat st {};
   ASSERT_EQ(::stat(wal.c_str(), &st), 0);
   EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, uint64_t{1} << 20);  // allocated, not sparse
+}
+
+// A file size limit (RLIMIT_FSIZE) stands in for a full disk under the
+// zero-filled WAL: filling the next MiB fails part way, then the appends
+// themselves. They fail cleanly, and once the limit is lifted the log takes
+// appends again with every earlier record intact. In a child process, since
+// the limit is the process's.
+TEST_F(EventLogTest, AWalThatCannotGrowFailsAppendsCleanlyAndTakesThemOnceItCan) {
+  const std::string payload(16 * 1024, 'x');
+  auto child = [&] {
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+    auto log = OpenLog();
+    rlimit unlimited{};
+    ::getrlimit(RLIMIT_FSIZE, &unlimited);
+    const rlimit limited{(5 << 20) / 2, unlimited.rlim_max};  // 2.5 MiB: inside the third MiB
+    if (!log || ::setrlimit(RLIMIT_FSIZE, &limited) != 0) std::_Exit(2);
+    uint64_t seq = 1;
+    while (seq < 1000 && log->Append({Record(seq, payload)}, true).ok()) ++seq;
+    if (seq == 1000 || seq < 100 || log->head_seq() != seq - 1) std::_Exit(3);
+    ::setrlimit(RLIMIT_FSIZE, &unlimited);
+    if (!log->Append({Record(seq, payload)}, true).ok()) std::_Exit(4);
+    const auto events = ReadAll(*log, 1, seq, 2000);
+    const bool intact =
+        events.size() == seq &&
+        std::all_of(events.begin(), events.end(), [&](const Event& e) { return e.second == payload; });
+    std::_Exit(intact ? 0 : 5);
+  };
+  EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(EventLogTest, ACrashImageWithAPreallocatedWalRecoversEverySyncedRecord) {
