@@ -738,6 +738,9 @@ TEST_F(EventLogTest, TheWalsPreallocatedSpaceIsWrittenZerosSoASyncHasNoExtentToC
 // appends again with every earlier record intact. In a child process, since
 // the limit is the process's.
 TEST_F(EventLogTest, AWalThatCannotGrowFailsAppendsCleanlyAndTakesThemOnceItCan) {
+  // Re-executes the test binary for the child: a fork of a process whose
+  // earlier tests left RocksDB threads running could inherit a held lock.
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
   const std::string payload(16 * 1024, 'x');
   auto child = [&] {
     ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
