@@ -137,6 +137,7 @@ class WsTransport {
                            if (!input_) input_ = std::make_unique<char[]>(kReadChunk);
                            if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
                            if (!ec) input_end_ = socket_.read_some(net::buffer(input_.get(), kReadChunk), ec);
+                           if (input_end_ == 0) input_.reset();  // nothing read: waiting holds no chunk
                            if (ec == net::error::would_block) return WaitAndRead(into, std::move(done));
                            if (!ec) n = TakeInput(into);
                          }
