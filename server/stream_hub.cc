@@ -57,29 +57,40 @@ std::string WsTextFrame(std::string_view payload) {
   return frame;
 }
 
+namespace {
+
+// Appends `event` to `batch`, rendered in the forms `forms` names.
+void RenderInto(EventBatch& batch, const engine::Event& event, WantedForms forms) {
+  StreamEvent& out = batch.events.emplace_back();
+  out.event = &event;
+  const bool ws = forms[static_cast<int>(StreamFormat::kWebSocket)];
+  const bool sse = forms[static_cast<int>(StreamFormat::kSse)];
+  if (!ws && !sse) return;
+  const std::string json = engine::EventToJson(event);
+  if (ws) {
+    out.ws_begin = batch.ws.size();
+    AppendWsEventFrame(&batch.ws, json);
+    out.ws_size = batch.ws.size() - out.ws_begin;
+  }
+  if (sse) {
+    out.sse_begin = batch.sse.size();
+    AppendSseEventFrame(&batch.sse, event, json);
+    out.sse_size = batch.sse.size() - out.sse_begin;
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<const EventBatch> RenderEventBatch(
-    std::vector<engine::Event> events, const std::function<WantedForms(const engine::Event&)>& wanted) {
+    std::vector<store::Store::CommittedEvents> sources,
+    const std::function<WantedForms(const engine::Event&)>& wanted) {
   auto batch = std::make_shared<EventBatch>();
-  batch->events.reserve(events.size());
-  for (auto& event : events) {
-    StreamEvent& out = batch->events.emplace_back();
-    const WantedForms forms = wanted(event);
-    const bool ws = forms[static_cast<int>(StreamFormat::kWebSocket)];
-    const bool sse = forms[static_cast<int>(StreamFormat::kSse)];
-    if (ws || sse) {
-      const std::string json = engine::EventToJson(event);
-      if (ws) {
-        out.ws_begin = batch->ws.size();
-        AppendWsEventFrame(&batch->ws, json);
-        out.ws_size = batch->ws.size() - out.ws_begin;
-      }
-      if (sse) {
-        out.sse_begin = batch->sse.size();
-        AppendSseEventFrame(&batch->sse, event, json);
-        out.sse_size = batch->sse.size() - out.sse_begin;
-      }
-    }
-    out.event = std::move(event);
+  batch->sources = std::move(sources);
+  size_t count = 0;
+  for (const auto& source : batch->sources) count += source->size();
+  batch->events.reserve(count);
+  for (const auto& source : batch->sources) {
+    for (const engine::Event& event : *source) RenderInto(*batch, event, wanted(event));
   }
   return batch;
 }
@@ -110,11 +121,11 @@ StreamHub::StreamHub(store::Store& store, Workers& workers, Metrics& metrics, ne
 
 StreamHub::~StreamHub() = default;
 
-void StreamHub::OnCommit(const std::vector<engine::Event>& events) {
-  if (events.empty()) return;
+void StreamHub::OnCommit(const store::Store::CommittedEvents& events) {
+  if (events->empty()) return;
   std::lock_guard lock(pending_mu_);
-  if (subscriber_count_ == 0) return Publish(events.back().seq);
-  pending_.insert(pending_.end(), events.begin(), events.end());
+  if (subscriber_count_ == 0) return Publish(events->back().seq);
+  pending_.push_back(events);
   if (flush_posted_) return;
   flush_posted_ = true;
   net::post(strand_, [this] { ScheduleFlush(); });
@@ -169,7 +180,7 @@ void StreamHub::ScheduleFlush() {
 // Strand: serialize each event once, offer the batch to every subscriber.
 void StreamHub::Flush() {
   last_flush_ = std::chrono::steady_clock::now();
-  std::vector<engine::Event> events;
+  std::vector<store::Store::CommittedEvents> events;
   {
     std::lock_guard lock(pending_mu_);
     events.swap(pending_);
@@ -183,7 +194,7 @@ void StreamHub::Flush() {
     std::lock_guard lock(subscribers_mu_);
     *snapshot = subscribers_;
     std::lock_guard pending_lock(pending_mu_);
-    Publish(events.back().seq);
+    Publish(events.back()->back().seq);
   }
   WantedForms present = {false, false};
   for (const auto& subscriber : *snapshot) present[static_cast<int>(subscriber->format())] = true;

@@ -55,7 +55,7 @@ enum class StreamFormat { kWebSocket, kSse };
 
 // One committed event; its wire forms are ranges of its batch's buffers.
 struct StreamEvent {
-  engine::Event event;                 // what the filters look at
+  const engine::Event* event = nullptr;  // what the filters look at; in EventBatch::sources
   size_t ws_begin = 0, ws_size = 0;    // in EventBatch::ws; size 0: not built
   size_t sse_begin = 0, sse_size = 0;  // in EventBatch::sse
 };
@@ -64,6 +64,7 @@ struct StreamEvent {
 // subscribers and laid out back to back, so that a subscriber that takes a
 // run of consecutive events writes one range of one shared buffer.
 struct EventBatch {
+  std::vector<store::Store::CommittedEvents> sources;  // the store's, shared, not copied
   std::vector<StreamEvent> events;
   std::string ws;   // WebSocket text frames {"op":"event","event":...}
   std::string sse;  // "id: N\nevent: TYPE\ndata: JSON\n\n"
@@ -79,10 +80,12 @@ struct EventBatch {
 
 // Which wire forms an event is wanted in, indexed by StreamFormat.
 using WantedForms = std::array<bool, 2>;
-// A batch of `events` with each event rendered in the forms `wanted` names
-// for it, and in no other: an event no subscriber takes is not serialized.
+// A batch of the events of `sources` with each event rendered in the forms
+// `wanted` names for it, and in no other: an event no subscriber takes is
+// not serialized.
 std::shared_ptr<const EventBatch> RenderEventBatch(
-    std::vector<engine::Event> events, const std::function<WantedForms(const engine::Event&)>& wanted);
+    std::vector<store::Store::CommittedEvents> sources,
+    const std::function<WantedForms(const engine::Event&)>& wanted);
 // The wire form of one event for `format` (catch-up, and events a flush did
 // not render in that form: no subscriber of its snapshot took them so).
 std::string BuildEventFrame(StreamFormat format, const engine::Event& event);
@@ -115,7 +118,7 @@ class StreamHub {
   StreamHub& operator=(const StreamHub&) = delete;
 
   // The store's commit listener (committing thread).
-  void OnCommit(const std::vector<engine::Event>& events);
+  void OnCommit(const store::Store::CommittedEvents& events);
 
   // Registers `subscriber`; returns published_seq() as of registration.
   uint64_t Add(const std::shared_ptr<Subscriber>& subscriber);
@@ -154,8 +157,8 @@ class StreamHub {
   std::vector<std::shared_ptr<Subscriber>> subscribers_;  // guarded by subscribers_mu_
 
   std::mutex pending_mu_;
-  std::vector<engine::Event> pending_;  // guarded by pending_mu_
-  bool flush_posted_ = false;           // guarded by pending_mu_
+  std::vector<store::Store::CommittedEvents> pending_;  // guarded by pending_mu_
+  bool flush_posted_ = false;                          // guarded by pending_mu_
   size_t subscriber_count_ = 0;         // guarded by pending_mu_ (and subscribers_mu_ to change)
   std::atomic<uint64_t> published_{0};  // written under pending_mu_
 };

@@ -99,7 +99,7 @@ void Subscriber::Pump() {
     // Skip what was already delivered.
     while (!backlog_.empty()) {
       const EventBatch& front = *backlog_.front();
-      if (backlog_index_ < front.events.size() && front.events[backlog_index_].event.seq >= next_seq()) break;
+      if (backlog_index_ < front.events.size() && front.events[backlog_index_].event->seq >= next_seq()) break;
       if (++backlog_index_ >= front.events.size()) {
         backlog_events_ -= front.events.size();
         backlog_bytes_ -= front.bytes(format_);
@@ -109,7 +109,7 @@ void Subscriber::Pump() {
     }
     if (!backlog_.empty()) {
       const StreamEvent& event = backlog_.front()->events[backlog_index_];
-      if (event.event.seq != next_seq()) return ReadLog();  // a gap
+      if (event.event->seq != next_seq()) return ReadLog();  // a gap
       DeliverLive(event, backlog_.front());
       continue;
     }
@@ -119,14 +119,14 @@ void Subscriber::Pump() {
 }
 
 void Subscriber::DeliverLive(const StreamEvent& event, const std::shared_ptr<const EventBatch>& batch) {
-  const uint64_t seq = event.event.seq;
+  const uint64_t seq = event.event->seq;
   next_seq_.store(seq + 1, std::memory_order_relaxed);
-  if (!filter_.Matches(event.event)) return;
+  if (!filter_.Matches(*event.event)) return;
   const std::string_view frame = batch->Frame(format_, event);
   if (frame.empty()) {
     // The flush did not render it in this form (no subscriber of its
     // snapshot took it so): build it here.
-    output().PushData(BuildEventFrame(format_, event.event), seq);
+    output().PushData(BuildEventFrame(format_, *event.event), seq);
     return;
   }
   // A range of the batch's shared buffer: no copy, and consecutive events

@@ -25,7 +25,7 @@ Streams::Streams(ServerContext& context, ConnectionRegistry& registry, net::io_c
       hub_(context.store, context.workers, context.metrics, ioc, options_.hub),
       context_{context, hub_, registry, options_} {
   context.store.AddCommitListener(
-      [this](const std::vector<engine::Event>& events) { hub_.OnCommit(events); });
+      [this](const store::Store::CommittedEvents& events) { hub_.OnCommit(events); });
 }
 
 Streams::~Streams() = default;

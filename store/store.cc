@@ -55,7 +55,7 @@ std::vector<std::string> IndexPrefixes(const engine::Event& event) {
 struct Store::Batch {
   std::vector<Submission> submissions;
   std::vector<StatusOr<engine::CommandResult>> results;
-  std::vector<engine::Event> events;
+  std::shared_ptr<std::vector<engine::Event>> events = std::make_shared<std::vector<engine::Event>>();
   std::vector<log::LogRecord> records;
 };
 
@@ -223,7 +223,7 @@ void Store::RunBatch(Batch& batch) {
 // readers wait less), encodes the events and their index keys.
 void Store::ExecuteBatch(Batch& batch) {
   batch.results.reserve(batch.submissions.size());
-  batch.events.reserve(batch.submissions.size());
+  batch.events->reserve(batch.submissions.size());
   for (auto& submission : batch.submissions) {
     if (submission.command.command_id.empty()) {
       submission.command.command_id = boost::uuids::to_string(uuid_generator_());
@@ -240,11 +240,11 @@ void Store::ExecuteBatch(Batch& batch) {
         continue;
       }
       batch.results.emplace_back(std::move(outcome->result));
-      if (outcome->event) batch.events.push_back(std::move(*outcome->event));
+      if (outcome->event) batch.events->push_back(std::move(*outcome->event));
     }
   }
-  batch.records.reserve(batch.events.size());
-  for (const engine::Event& event : batch.events) {
+  batch.records.reserve(batch.events->size());
+  for (const engine::Event& event : *batch.events) {
     log::LogRecord& record = batch.records.emplace_back(log::LogRecord{event.seq, {}, IndexPrefixes(event)});
     engine::EncodeEvent(event, &record.payload);
   }
@@ -270,7 +270,8 @@ void Store::CommitBatch(Batch& batch) {
     durable_seq_.store(batch.records.back().seq, std::memory_order_release);
     {
       std::lock_guard lock(listeners_mu_);
-      for (const auto& listener : listeners_) listener(batch.events);
+      const CommittedEvents events = std::move(batch.events);
+      for (const auto& listener : listeners_) listener(events);
     }
     snapshotter_->OnCommitted(batch.records.back().seq);
   }

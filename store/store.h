@@ -63,9 +63,11 @@ struct CommitStats {
 class Store {
  public:
   using Completion = std::function<void(StatusOr<engine::CommandResult>)>;
+  // The events of one durable batch, shared: listeners may keep them.
+  using CommittedEvents = std::shared_ptr<const std::vector<engine::Event>>;
   // Runs on the committing thread (the writer, or a CommitPending caller;
   // never two at once) after each durable batch, in seq order; must be quick.
-  using CommitListener = std::function<void(const std::vector<engine::Event>& events)>;
+  using CommitListener = std::function<void(const CommittedEvents& events)>;
 
   // Opens the log and recovers the state (newest snapshot + replay).
   static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);

@@ -32,7 +32,7 @@ SocketIo::SocketIo(ServerContext& context, ConnectionRegistry& registry, net::io
     : hub_(context.store, context.workers, context.metrics, ioc),
       server_(context, hub_, registry, ioc, std::move(limits)) {
   context.store.AddCommitListener(
-      [this](const std::vector<engine::Event>& events) { hub_.OnCommit(events); });
+      [this](const store::Store::CommittedEvents& events) { hub_.OnCommit(*events); });
   context.session_clients = [this](const std::string& session) { return hub_.RoomSize(session); };
   context.socketio_polling = [this](HttpRequest& request, const Responder& respond) {
     server_.HandlePolling(request, respond);

@@ -17,15 +17,21 @@ engine::Event EventOf(uint64_t seq, std::string actor) {
 // Each event is rendered in exactly the forms asked for: what a subscriber
 // takes is what BuildEventFrame gives, and an event nobody takes is not
 // serialized at all (the frame is empty; a late subscriber builds its own).
+// The events of the commits it covers are shared with the store, not copied.
 TEST(RenderEventBatchTest, RendersEachEventOnlyInTheFormsWanted) {
   const std::vector<engine::Event> events = {EventOf(1, "ws"), EventOf(2, "sse"), EventOf(3, "both"),
                                              EventOf(4, "none")};
-  auto batch = RenderEventBatch(events, [](const engine::Event& event) {
+  const std::vector<store::Store::CommittedEvents> commits = {
+      std::make_shared<const std::vector<engine::Event>>(events.begin(), events.begin() + 1),
+      std::make_shared<const std::vector<engine::Event>>(events.begin() + 1, events.end())};
+  auto batch = RenderEventBatch(commits, [](const engine::Event& event) {
     return WantedForms{event.actor == "ws" || event.actor == "both",
                        event.actor == "sse" || event.actor == "both"};
   });
   ASSERT_EQ(batch->events.size(), 4u);
-  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(batch->events[i].event, events[i]);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(*batch->events[i].event, events[i]);
+  EXPECT_EQ(batch->events[0].event, commits[0]->data());
+  EXPECT_EQ(batch->events[1].event, commits[1]->data());
   auto frame = [&](StreamFormat format, size_t i) {
     return std::string(batch->Frame(format, batch->events[i]));
   };

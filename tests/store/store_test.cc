@@ -116,8 +116,8 @@ TEST_F(StoreTest, ConcurrentSubmittersAreGroupCommittedDensely) {
 TEST_F(StoreTest, CommitListenersSeeEveryEventInOrder) {
   Open();
   std::vector<uint64_t> seen;
-  store_->AddCommitListener([&](const std::vector<engine::Event>& events) {
-    for (const auto& e : events) seen.push_back(e.seq);
+  store_->AddCommitListener([&](const Store::CommittedEvents& events) {
+    for (const auto& e : *events) seen.push_back(e.seq);
   });
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->Execute(Set("k", std::to_string(i))).ok());
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
