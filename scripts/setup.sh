@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  librocksdb-dev libboost1.81-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libssl-dev
+  librocksdb-dev libboost1.81-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libssl-dev libjemalloc-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-requests python3-websocket python3-socketio
   openssl  # certificates for the TLS test (tests/server/test_tls.py)
