@@ -68,8 +68,9 @@ struct Server::Impl {
 Server::Server(store::Store& store, ServerOptions options)
     : impl_(std::make_unique<Impl>(store, std::move(options))) {
   Impl& impl = *impl_;
-  store.AddCommitListener(
-      [&impl](const store::Store::CommittedEvents& events) { impl.context.gate.OnDurable(events->back().seq); });
+  store.AddCommitListener([&impl](const store::Store::CommittedEvents& events) {
+    impl.context.gate.OnDurable(events->back().seq);
+  });
   store.AddCommitStatsListener([&impl](const store::CommitStats& stats) {
     if (stats.ok) {
       impl.metrics.ObserveCommit(stats.commands, stats.events, stats.write_seconds);

@@ -180,13 +180,13 @@ void StreamHub::ScheduleFlush() {
 // Strand: serialize each event once, offer the batch to every subscriber.
 void StreamHub::Flush() {
   last_flush_ = std::chrono::steady_clock::now();
-  std::vector<store::Store::CommittedEvents> events;
+  std::vector<store::Store::CommittedEvents> commits;
   {
     std::lock_guard lock(pending_mu_);
-    events.swap(pending_);
+    commits.swap(pending_);
     flush_posted_ = false;
   }
-  if (events.empty()) return;
+  if (commits.empty()) return;
   // Publish first, then offer outside the lock: a subscriber added from now
   // on reads this batch from the log; one in the snapshot gets it offered.
   auto snapshot = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>();
@@ -194,12 +194,12 @@ void StreamHub::Flush() {
     std::lock_guard lock(subscribers_mu_);
     *snapshot = subscribers_;
     std::lock_guard pending_lock(pending_mu_);
-    Publish(events.back()->back().seq);
+    Publish(commits.back()->back().seq);
   }
   WantedForms present = {false, false};
   for (const auto& subscriber : *snapshot) present[static_cast<int>(subscriber->format())] = true;
   std::shared_ptr<const EventBatch> shared =
-      RenderEventBatch(std::move(events), [&subscribers = *snapshot, present](const engine::Event& event) {
+      RenderEventBatch(std::move(commits), [&subscribers = *snapshot, present](const engine::Event& event) {
         // Stops at the first taker of each form the subscribers use: with
         // unfiltered subscribers, one look per event.
         WantedForms wanted = {false, false};

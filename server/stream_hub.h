@@ -56,8 +56,8 @@ enum class StreamFormat { kWebSocket, kSse };
 // One committed event; its wire forms are ranges of its batch's buffers.
 struct StreamEvent {
   const engine::Event* event = nullptr;  // what the filters look at; in EventBatch::sources
-  size_t ws_begin = 0, ws_size = 0;    // in EventBatch::ws; size 0: not built
-  size_t sse_begin = 0, sse_size = 0;  // in EventBatch::sse
+  size_t ws_begin = 0, ws_size = 0;      // in EventBatch::ws; size 0: not built
+  size_t sse_begin = 0, sse_size = 0;    // in EventBatch::sse
 };
 
 // The events of one flush with their wire forms, built once for all
@@ -158,7 +158,7 @@ class StreamHub {
 
   std::mutex pending_mu_;
   std::vector<store::Store::CommittedEvents> pending_;  // guarded by pending_mu_
-  bool flush_posted_ = false;                          // guarded by pending_mu_
+  bool flush_posted_ = false;                           // guarded by pending_mu_
   size_t subscriber_count_ = 0;         // guarded by pending_mu_ (and subscribers_mu_ to change)
   std::atomic<uint64_t> published_{0};  // written under pending_mu_
 };
