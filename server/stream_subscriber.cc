@@ -99,8 +99,9 @@ void Subscriber::Pump() {
     // Skip what was already delivered.
     while (!backlog_.empty()) {
       const EventBatch& front = *backlog_.front();
-      if (backlog_index_ < front.events.size() && front.events[backlog_index_].event->seq >= next_seq())
+      if (backlog_index_ < front.events.size() && front.events[backlog_index_].event->seq >= next_seq()) {
         break;
+      }
       if (++backlog_index_ >= front.events.size()) {
         backlog_events_ -= front.events.size();
         backlog_bytes_ -= front.bytes(format_);
