@@ -5,9 +5,30 @@ import json
 import threading
 import time
 
+import engineio
 import socketio
 
 WAIT = 15  # seconds any expected event may take
+
+
+class InOrderEngineIO(engineio.Client):
+    """An Engine.IO client that runs each message's handler on its read loop.
+
+    python-engineio starts a thread per received message, so handlers record
+    in whatever order those threads get the GIL, not in the wire's; the
+    tests check the server's order, so they need the wire's."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    """A python-socketio Client whose handlers see events in wire order."""
+
+    def _engineio_client_class(self):
+        return InOrderEngineIO
 
 
 class Recorder:
@@ -21,7 +42,7 @@ class Recorder:
         self.transports = transports
         self.namespaces = list(namespaces)
         self.auth = auth
-        self.client = socketio.Client(reconnection=False)
+        self.client = InOrderClient(reconnection=False)
         self.cond = threading.Condition()
         self.events = []  # (namespace, event, data)
         self.connect_errors = []  # (namespace, data)
