@@ -18,9 +18,9 @@ import types
 import unittest
 
 import requests
-import socketio
 
 from ctxd_harness import Ctxd, binary
+from socketio_client import InOrderClient
 from stream_client import Sse, Ws, websocket
 
 WAIT = 30  # seconds anything expected may take on a loaded machine
@@ -104,7 +104,8 @@ class TlsSse(Sse):
 def sio_client(ctxd, cert, transports):
     """A connected python-socketio client over TLS and what it received."""
     received = []
-    client = socketio.Client(reconnection=False, http_session=https_session(cert))
+    # In order: context_snapshot is recorded before any later answer arrives.
+    client = InOrderClient(reconnection=False, http_session=https_session(cert))
     client.on("*", lambda event, *args: received.append(event))
     client.connect(ctxd.url, transports=transports, wait_timeout=WAIT)
     return client, received
