@@ -16,7 +16,9 @@ class InOrderEngineIO(engineio.Client):
 
     python-engineio starts a thread per received message, so handlers record
     in whatever order those threads get the GIL, not in the wire's; the
-    tests check the server's order, so they need the wire's."""
+    tests check the server's order, so they need the wire's. (_trigger_event
+    and socketio.Client._engineio_client_class are internal hooks of
+    python-engineio 4.3 and python-socketio 5.7, Debian 12's.)"""
 
     def _trigger_event(self, event, *args, **kwargs):
         if event == "message":
