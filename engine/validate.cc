@@ -1,4 +1,6 @@
 // Input validation shared by the engine and the server.
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "engine/engine.h"
@@ -41,11 +43,28 @@ bool HasControlCharacter(std::string_view text) {
   return false;
 }
 
+// Bytes from text[i] on that are ASCII, counted eight at a time: almost all
+// of a request body is, and checking a word at once costs what checking one
+// byte does.
+size_t AsciiWordsAt(std::string_view text, size_t i) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  const size_t start = i;
+  while (i + sizeof(uint64_t) <= text.size()) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof word);
+    if ((word & kHighBits) != 0) break;
+    i += sizeof word;
+  }
+  return i - start;
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
+    i += AsciiWordsAt(text, i);
+    if (i == text.size()) break;
     size_t length = Utf8SequenceLength(text, i);
     if (length == 0) return false;
     i += length;

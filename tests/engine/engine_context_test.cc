@@ -232,6 +232,21 @@ TEST(ValidationTest, Utf8RejectsMalformedSequences) {
   EXPECT_FALSE(IsValidUtf8("\xe2\x82"));
 }
 
+// The ASCII runs are checked a word of eight bytes at a time: a bad or a good
+// sequence at every offset, within a word, across two and after the last.
+TEST(ValidationTest, Utf8ChecksEverySequenceAroundAsciiWords) {
+  for (size_t offset = 0; offset <= 20; ++offset) {
+    const std::string ascii(offset, 'a');
+    SCOPED_TRACE(offset);
+    EXPECT_TRUE(IsValidUtf8(ascii + "\xe2\x82\xac" + ascii));
+    EXPECT_TRUE(IsValidUtf8(ascii + "\xf0\x9f\x9a\x80"));
+    EXPECT_FALSE(IsValidUtf8(ascii + "\x80" + ascii));
+    EXPECT_FALSE(IsValidUtf8(ascii + "\xed\xa0\x80" + ascii));
+    EXPECT_FALSE(IsValidUtf8(ascii + "\xe2\x82"));
+    EXPECT_FALSE(IsValidUtf8(ascii + "\xff" + std::string(16, 'b')));
+  }
+}
+
 TEST(ValidationTest, NamesNameWhatIsWrong) {
   Status status = ValidateName("node_id", "");
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
