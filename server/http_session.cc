@@ -48,7 +48,7 @@ constexpr std::chrono::seconds kLingerTime{2};
 HttpSession::HttpSession(net::basic_stream_socket<net::ip::tcp, Strand> socket, HttpSessionShared& shared)
     : stream_(std::move(socket)),
       shared_(shared),
-      deliveries_(shared.io.DeliveriesOf(stream_.get_executor().get_inner_executor().context())),
+      deliveries_(shared.io.DeliveriesOf(stream_.get_executor().context())),
       timer_(stream_.get_executor()) {
   shared_.metrics.ConnectionOpened();
   beast::error_code ec;

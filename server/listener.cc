@@ -60,7 +60,7 @@ void Listener::Stop() {
 }
 
 void Listener::DoAccept() {
-  acceptor_.async_accept(net::make_strand(shared_.io.Next()),
+  acceptor_.async_accept(shared_.io.Next().get_executor(),
                          [self = shared_from_this()](beast::error_code ec, Socket socket) {
                            self->OnAccept(ec, std::move(socket));
                          });
@@ -78,7 +78,7 @@ void Listener::OnAccept(beast::error_code ec, Socket socket) {
   }
   if (tls_ != nullptr) {
     // The relay may outlive the listener; `shared` outlives the io_context.
-    net::io_context& ioc = socket.get_executor().get_inner_executor().context();
+    net::io_context& ioc = socket.get_executor().context();
     tls_->Start(std::move(socket), ioc, shared_.limits.request_timeout,
                 [&shared = shared_](Socket plaintext) { Serve(std::move(plaintext), shared); });
   } else {

@@ -122,7 +122,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
       spdlog::debug("TLS handshake failed: {}", ec.message());
       return Close();
     }
-    Socket session(net::make_strand(ioc_));
+    Socket session(ioc_.get_executor());
     if (auto connected = ConnectSocketPair(session, relay_end_); !connected.ok()) {
       spdlog::warn("TLS connection dropped: {}", connected.message());
       return Close();

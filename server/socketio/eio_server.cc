@@ -56,7 +56,7 @@ EioServer::EioServer(ServerContext& context, SioHub& hub, ConnectionRegistry& re
     : context_(context), hub_(hub), registry_(registry), ioc_(ioc), limits_(std::move(limits)) {}
 
 std::shared_ptr<EioSession> EioServer::Create() {
-  auto session = std::make_shared<EioSession>(*this, NewUuid(), net::make_strand(ioc_));
+  auto session = std::make_shared<EioSession>(*this, NewUuid(), ioc_.get_executor());
   std::lock_guard lock(mu_);
   sessions_.emplace(session->eio_sid(), session);
   context_.metrics.SetSocketIoSessions(static_cast<int64_t>(sessions_.size()));
