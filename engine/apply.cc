@@ -24,12 +24,6 @@ Status CheckEntry(const std::string& key, const ContextEntry* entry, const std::
                           " since (now version " + std::to_string(entry->version) + ")");
 }
 
-// The context holds `expected` for `key` (nullptr: the key is absent).
-Status CheckContext(const State& state, const std::string& key, const std::string* expected) {
-  auto it = state.context.find(key);
-  return CheckEntry(key, it == state.context.end() ? nullptr : &it->second, expected);
-}
-
 Status MissingNode(const std::string& node) {
   return Status::Conflict("node " + Quote(node) + " does not exist");
 }
@@ -148,6 +142,13 @@ Status ChangeApplier::Apply(const Change& change) {
   return std::visit([this](const auto& c) { return Do(c); }, change);
 }
 
+Status ChangeApplier::Apply(const Change& change, std::optional<ContextEntry>* replaced) {
+  replaced_ = replaced;
+  Status status = Apply(change);
+  replaced_ = nullptr;
+  return status;
+}
+
 Status ChangeApplier::Take(Change& change) {
   auto* put = std::get_if<CtxPut>(&change);
   if (put == nullptr) return Apply(change);
@@ -163,6 +164,7 @@ Status ChangeApplier::PutEntry(const CtxPut& c, ContextEntry** entry) {
   auto it = context.lower_bound(c.key);
   const bool found = it != context.end() && it->first == c.key;
   CTXD_RETURN_IF_ERROR(CheckEntry(c.key, found ? &it->second : nullptr, c.old ? &*c.old : nullptr));
+  if (found) RecordReplaced(it->second);
   if (!found) {
     it = context.emplace_hint(it, c.key, ContextEntry{});
     it->second.created_seq = seq_;
@@ -182,9 +184,17 @@ Status ChangeApplier::Do(const CtxPut& c) {
 }
 
 Status ChangeApplier::Do(const CtxDel& c) {
-  CTXD_RETURN_IF_ERROR(CheckContext(state_, c.key, &c.old));
-  state_.context.erase(c.key);
+  auto it = state_.context.find(c.key);
+  const bool found = it != state_.context.end();
+  CTXD_RETURN_IF_ERROR(CheckEntry(c.key, found ? &it->second : nullptr, &c.old));
+  RecordReplaced(it->second);
+  state_.context.erase(it);
   return Status::Ok();
+}
+
+void ChangeApplier::RecordReplaced(const ContextEntry& entry) {
+  if (replaced_ != nullptr)
+    *replaced_ = ContextEntry{{}, entry.version, entry.created_seq, entry.actor, entry.ts_us};
 }
 
 StatusOr<Graph*> ChangeApplier::SessionGraph() {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -27,12 +28,17 @@ class ChangeApplier {
   // On a failed precondition returns kConflict saying what differs (e.g.
   // "key 'a' was changed since (now version 15)") and changes nothing.
   Status Apply(const Change& change);
+  // The same, and for a context change also sets `*replaced` to the entry it
+  // replaced without its value (nullopt when the key did not exist), so a
+  // transaction can roll it back without a lookup of its own.
+  Status Apply(const Change& change, std::optional<ContextEntry>* replaced);
   // The same, but may move the change's value into the state, leaving
   // `change` unspecified (replay of an event nothing else reads).
   Status Take(Change& change);
 
  private:
   Status PutEntry(const CtxPut& c, ContextEntry** entry);
+  void RecordReplaced(const ContextEntry& entry);
   Status Do(const CtxPut& c);
   Status Do(const CtxDel& c);
   Status Do(const NodeAdd& c);
@@ -48,7 +54,8 @@ class ChangeApplier {
   const uint64_t seq_;
   const std::string& actor_;
   const int64_t ts_us_;
-  Graph* graph_ = nullptr;  // resolved on the first graph change
+  Graph* graph_ = nullptr;                           // resolved on the first graph change
+  std::optional<ContextEntry>* replaced_ = nullptr;  // during Apply(change, replaced)
 };
 
 // Everything an event does besides its changes: head seq/ts, the session's

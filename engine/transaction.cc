@@ -12,17 +12,18 @@ const std::string* ContextKey(const Change& change) {
   return nullptr;
 }
 
+// The value a context change found (it has one whenever the key existed).
+const std::string& OldValue(const Change& change) {
+  if (const auto* put = std::get_if<CtxPut>(&change)) return *put->old;
+  return std::get<CtxDel>(change).old;
+}
+
 }  // namespace
 
 Status Transaction::Add(Change change) {
-  const std::string* key = ContextKey(change);
   std::optional<ContextEntry> before;
-  if (key != nullptr) {
-    auto it = state_.context.find(*key);
-    if (it != state_.context.end()) before = it->second;
-  }
-  CTXD_RETURN_IF_ERROR(applier_.Apply(change));
-  if (key != nullptr) context_before_.emplace_back(*key, std::move(before));
+  CTXD_RETURN_IF_ERROR(applier_.Apply(change, &before));
+  if (ContextKey(change) != nullptr) context_before_.push_back(std::move(before));
   changes_.push_back(std::move(change));
   return Status::Ok();
 }
@@ -35,8 +36,10 @@ void Transaction::Rollback() {
       assert(status.ok());
       continue;
     }
-    auto& [key, before] = context_before_.back();
+    const std::string& key = *ContextKey(*it);
+    std::optional<ContextEntry>& before = context_before_.back();
     if (before) {
+      before->value = OldValue(*it);
       state_.context[key] = std::move(*before);
     } else {
       state_.context.erase(key);

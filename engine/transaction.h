@@ -34,10 +34,12 @@ class Transaction {
   State& state_;
   ChangeApplier applier_;
   std::vector<Change> changes_;
-  // The entry each recorded context change replaced, in order. Applying the
-  // inverse change would give the key a new version, so Rollback puts these
-  // back instead.
-  std::vector<std::pair<std::string, std::optional<ContextEntry>>> context_before_;
+  // The entry each recorded context change replaced, in order, without its
+  // value: that is the change's `old`, which the applier checked against the
+  // entry (copying a value per set cost the writer 3 % of its time). Applying
+  // the inverse change would give the key a new version, so Rollback puts
+  // these back instead.
+  std::vector<std::optional<ContextEntry>> context_before_;
 };
 
 }  // namespace ctxd::engine

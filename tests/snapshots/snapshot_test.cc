@@ -154,7 +154,9 @@ TEST(RecoveryTest, RebuildStateAtEverySeqMatchesTheLiveStateThen) {
     engine::EncodeEvent(*outcome->event, &record.payload);
     ASSERT_TRUE(log->Append({record}, false).ok());
     encoded.push_back(EncodeState(live));
-    if (live.head_seq % 40 == 0) ASSERT_TRUE(log->PutSnapshot(live.head_seq, encoded.back()).ok());
+    if (live.head_seq % 40 == 0) {
+      ASSERT_TRUE(log->PutSnapshot(live.head_seq, encoded.back()).ok());
+    }
   }
   for (uint64_t seq = 0; seq <= 120; ++seq) {
     auto state = RebuildState(*log, {}, seq);
