@@ -126,7 +126,12 @@ void HttpSession::OnRead(beast::error_code ec) {
   reading_ = false;
   Dispatch(parser_->release());
   parser_.reset();
-  DoRead();
+  // A client that waits for each answer sends nothing before it, so reading
+  // on now would only find the socket empty: one failed recvmsg per request.
+  // Its next read starts once the answer is written (OnWrite). Bytes already
+  // buffered, or requests already queued behind each other, mean a client
+  // that pipelines: keep reading.
+  if (buffer_.size() > 0 || queue_.size() > 1) DoRead();
 }
 
 void HttpSession::OnReadError(beast::error_code ec) {
