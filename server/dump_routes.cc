@@ -57,13 +57,23 @@ std::optional<bool> ParseBoolText(std::string_view text) {
   return std::nullopt;
 }
 
+// "'name' what", built by appending: GCC 12's -Warray-bounds misreads
+// `std::string("'") + name + ...` once it is inlined into ParseSpec.
+Status FieldError(const char* name, const char* what) {
+  std::string message = "'";
+  message += name;
+  message += "' ";
+  message += what;
+  return Status::InvalidArgument(std::move(message));
+}
+
 Status BoolField(const Json& fields, const char* name, bool text_values, bool* out) {
   auto it = fields.find(name);
   if (it == fields.end() || it->is_null()) return Status::Ok();
   std::optional<bool> value;
   if (it->is_boolean()) value = it->get<bool>();
   if (text_values && it->is_string()) value = ParseBoolText(it->get_ref<const std::string&>());
-  if (!value) return Status::InvalidArgument(std::string("'") + name + "' must be true or false");
+  if (!value) return FieldError(name, "must be true or false");
   *out = *value;
   return Status::Ok();
 }
@@ -81,7 +91,7 @@ Status SeqField(const Json& fields, const char* name, bool text_values, std::opt
       return Status::Ok();
     }
   }
-  return Status::InvalidArgument(std::string("'") + name + "' must be a sequence number");
+  return FieldError(name, "must be a sequence number");
 }
 
 StatusOr<DumpSpec> ParseSpec(const Json& fields, const SpecFields& names) {

@@ -402,6 +402,11 @@ class DumpTest(unittest.TestCase):
         self.assertNativeError(self.ctxd.post("/v1/dumps", json={"format": "json", "at": "3"}), 400)
         self.assertNativeError(self.ctxd.post("/v1/dumps", json={"format": "json", "at": 10**9}), 400)
         self.assertNativeError(self.ctxd.post("/v1/dumps", json={"format": "json", "include_history": "x"}), 400)
+        # The message names the field and what it must be.
+        answer = self.ctxd.post("/v1/dumps", json={"format": "json", "at": "3"})
+        self.assertEqual(answer.json()["error"]["message"], "'at' must be a sequence number")
+        answer = self.ctxd.post("/v1/dumps", json={"format": "json", "include_history": "x"})
+        self.assertEqual(answer.json()["error"]["message"], "'include_history' must be true or false")
         self.assertNativeError(self.ctxd.post("/v1/dumps", json={"format": "json", "name": 5}), 400)
         self.assertNativeError(self.ctxd.post("/v1/dumps", json={"format": "csv", "session": "nope"}), 404)
         self.assertNativeError(self.ctxd.delete("/v1/dumps"), 405)
