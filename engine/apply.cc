@@ -164,8 +164,9 @@ Status ChangeApplier::PutEntry(const CtxPut& c, ContextEntry** entry) {
   auto it = context.lower_bound(c.key);
   const bool found = it != context.end() && it->first == c.key;
   CTXD_RETURN_IF_ERROR(CheckEntry(c.key, found ? &it->second : nullptr, c.old ? &*c.old : nullptr));
-  if (found) RecordReplaced(it->second);
-  if (!found) {
+  if (found) {
+    RecordReplaced(it->second);
+  } else {
     it = context.emplace_hint(it, c.key, ContextEntry{});
     it->second.created_seq = seq_;
   }
@@ -193,8 +194,9 @@ Status ChangeApplier::Do(const CtxDel& c) {
 }
 
 void ChangeApplier::RecordReplaced(const ContextEntry& entry) {
-  if (replaced_ != nullptr)
-    *replaced_ = ContextEntry{{}, entry.version, entry.created_seq, entry.actor, entry.ts_us};
+  if (replaced_ == nullptr) return;
+  *replaced_ = ContextEntry{
+      .version = entry.version, .created_seq = entry.created_seq, .actor = entry.actor, .ts_us = entry.ts_us};
 }
 
 StatusOr<Graph*> ChangeApplier::SessionGraph() {
