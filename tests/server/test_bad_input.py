@@ -171,6 +171,25 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(json.loads(answers[10].split(b"\r\n\r\n", 1)[1])["value"], 9)
         self.head_before = self.ctxd.head()
 
+    def test_requests_sent_apart_on_one_connection_are_all_answered(self):
+        # The session reads ahead only while a client pipelines; a request that
+        # arrives while the one before it waits for its commit, or right after
+        # its answer, must still be read and answered in order.
+        with socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=5) as s:
+            for i, pause in enumerate((0, 0.001, 0.02, 0)):
+                s.sendall(self.put_raw(b"/v1/context/apart-%d" % i, b'{"value": %d}' % i))
+                time.sleep(pause)
+            s.sendall(b"GET /v1/context/apart-3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = b""
+            while chunk := s.recv(65536):
+                raw += chunk
+        answers = raw.split(b"HTTP/1.1 ")[1:]
+        self.assertEqual(len(answers), 5, raw)
+        seqs = [json.loads(a.split(b"\r\n\r\n", 1)[1])["seq"] for a in answers[:4]]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(json.loads(answers[4].split(b"\r\n\r\n", 1)[1])["value"], 3)
+        self.head_before = self.ctxd.head()
+
     def test_http10_and_connection_close(self):
         raw = self.ctxd.raw(b"GET /healthz HTTP/1.0\r\n\r\n", read_timeout=3)  # 1.0: closes by default
         self.assertEqual(status_of(raw), 200)
