@@ -78,7 +78,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   net::io_context ioc(threads);
-  tcp::acceptor acceptor(ioc, {address, static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)))});
+  const tcp::endpoint endpoint{address, static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)))};
+  tcp::acceptor acceptor(ioc);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::fprintf(stderr, "cannot listen on %s: %s\n", listen.c_str(), ec.message().c_str());
+    return 1;
+  }
   net::co_spawn(ioc, Accept(acceptor), net::detached);
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&ioc](const boost::system::error_code&, int) { ioc.stop(); });
