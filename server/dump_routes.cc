@@ -57,16 +57,6 @@ std::optional<bool> ParseBoolText(std::string_view text) {
   return std::nullopt;
 }
 
-// "'name' what", built by appending: GCC 12's -Warray-bounds misreads
-// `std::string("'") + name + ...` once it is inlined into ParseSpec.
-Status FieldError(const char* name, const char* what) {
-  std::string message = "'";
-  message += name;
-  message += "' ";
-  message += what;
-  return Status::InvalidArgument(std::move(message));
-}
-
 Status BoolField(const Json& fields, const char* name, bool text_values, bool* out) {
   auto it = fields.find(name);
   if (it == fields.end() || it->is_null()) return Status::Ok();

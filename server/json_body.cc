@@ -1,6 +1,7 @@
 #include "server/json_body.h"
 
 #include <charconv>
+#include <utility>
 
 #include "engine/engine.h"
 
@@ -149,10 +150,20 @@ std::string CanonicalJson(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// Built by appending: GCC 12's -Warray-bounds misreads `std::string("'") +
+// name + ...` once it is inlined into a caller.
+Status FieldError(const char* name, const char* what) {
+  std::string message = "'";
+  message += name;
+  message += "' ";
+  message += what;
+  return Status::InvalidArgument(std::move(message));
+}
+
 Status OptionalString(const Json& object, const char* name, std::string* out) {
   auto it = object.find(name);
   if (it == object.end() || it->is_null()) return Status::Ok();
-  if (!it->is_string()) return Status::InvalidArgument(std::string("'") + name + "' must be a string");
+  if (!it->is_string()) return FieldError(name, "must be a string");
   *out = it->get_ref<const std::string&>();
   return Status::Ok();
 }
@@ -160,9 +171,9 @@ Status OptionalString(const Json& object, const char* name, std::string* out) {
 Status RequiredString(const Json& object, const char* name, std::string* out) {
   auto it = object.find(name);
   if (it == object.end() || it->is_null()) {
-    return Status::InvalidArgument(std::string("'") + name + "' is required");
+    return FieldError(name, "is required");
   }
-  if (!it->is_string()) return Status::InvalidArgument(std::string("'") + name + "' must be a string");
+  if (!it->is_string()) return FieldError(name, "must be a string");
   *out = it->get_ref<const std::string&>();
   return Status::Ok();
 }
@@ -170,7 +181,7 @@ Status RequiredString(const Json& object, const char* name, std::string* out) {
 const Json* RequiredField(const Json& object, const char* name, Status* status) {
   auto it = object.find(name);
   if (it == object.end()) {
-    *status = Status::InvalidArgument(std::string("'") + name + "' is required");
+    *status = FieldError(name, "is required");
     return nullptr;
   }
   return &*it;

@@ -51,6 +51,8 @@ struct FlatObject {
 // ParseJsonObject, which gives the same values and the error messages).
 bool ParseFlatObject(std::string_view text, FlatObject* out);
 
+// kInvalidArgument "'name' what", e.g. FieldError("at", "must be a sequence number").
+Status FieldError(const char* name, const char* what);
 // Optional string field: absent or null leaves `*out` as it is; another type is an error.
 Status OptionalString(const Json& object, const char* name, std::string* out);
 // Required string field.
