@@ -1,6 +1,7 @@
 #include "engine/event_json.h"
 
 #include <chrono>
+#include <set>
 #include <string_view>
 
 #include "engine/json_text.h"
@@ -172,7 +173,40 @@ bool ReadOffset(std::string_view text, size_t* pos, int64_t* offset_seconds) {
   return true;
 }
 
+void AppendStringArray(std::string* out, const std::set<std::string>& items) {
+  out->push_back('[');
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, item);
+  }
+  out->push_back(']');
+}
+
 }  // namespace
+
+void AppendNodeFields(std::string* out, std::string_view id, const Node& node) {
+  out->append("\"id\":");
+  AppendJsonString(out, id);
+  out->append(",\"type\":");
+  AppendJsonString(out, node.type);
+  out->append(",\"name\":");
+  AppendJsonString(out, node.name);
+  out->append(",\"props\":{");
+  bool first = true;
+  for (const auto& [name, value] : node.props) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, name);
+    out->push_back(':');
+    out->append(value);
+  }
+  out->append("},\"parents\":");
+  AppendStringArray(out, node.parents);
+  out->append(",\"children\":");
+  AppendStringArray(out, node.children);
+}
 
 std::string EventToJson(const Event& event) {
   std::string out;

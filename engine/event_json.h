@@ -4,14 +4,21 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "engine/event.h"
+#include "engine/state.h"
 
 namespace ctxd::engine {
 
 // {"seq":..,"ts":"..","type":"..","actor":..,"session":..,"command_id":..,
 //  "changes":[{"op":"ctx.put","key":..,"value":..,"old":..},..], ...}
 std::string EventToJson(const Event& event);
+
+// The fields of a node as GET /v1/sessions/{sid}/graph lists it, without
+// the braces: "id":..,"type":..,"name":..,"props":{..},"parents":[..],"children":[..]
+// (property values embedded as the canonical JSON they are).
+void AppendNodeFields(std::string* out, std::string_view id, const Node& node);
 
 // RFC 3339 UTC with microseconds: "2026-11-22T22:21:41.123456Z".
 std::string FormatTimestamp(int64_t ts_us);

@@ -14,35 +14,9 @@ namespace {
 
 const std::string& SessionParam(const HttpRequest& request) { return request.segments[2]; }
 
-void AppendStringArray(std::string* out, const std::set<std::string>& items) {
-  out->push_back('[');
-  bool first = true;
-  for (const auto& item : items) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(out, item);
-  }
-  out->push_back(']');
-}
-
 void AppendNode(std::string* out, const std::string& id, const engine::Node& node) {
-  out->append("{\"id\":");
-  AppendJsonString(out, id);
-  out->append(",\"type\":");
-  AppendJsonString(out, node.type);
-  out->append(",\"name\":");
-  AppendJsonString(out, node.name);
-  out->append(",\"props\":{");
-  bool first = true;
-  for (const auto& [name, value] : node.props) {
-    AppendJsonKey(out, name, first);
-    out->append(value);
-    first = false;
-  }
-  out->append("},\"parents\":");
-  AppendStringArray(out, node.parents);
-  out->append(",\"children\":");
-  AppendStringArray(out, node.children);
+  out->push_back('{');
+  engine::AppendNodeFields(out, id, node);
   out->push_back('}');
 }
 

@@ -6,17 +6,6 @@
 namespace ctxd::dump {
 namespace {
 
-void AppendStringArray(std::string* out, const std::set<std::string>& items) {
-  out->push_back('[');
-  bool first = true;
-  for (const auto& item : items) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(out, item);
-  }
-  out->push_back(']');
-}
-
 void AppendOrNull(std::string* out, const std::optional<std::string>& json) {
   out->append(json ? *json : std::string("null"));
 }
@@ -60,25 +49,7 @@ void AppendNodeJson(std::string* out, const std::string& id, const engine::Node&
     AppendJsonString(out, *session);
     out->push_back(',');
   }
-  out->append("\"id\":");
-  AppendJsonString(out, id);
-  out->append(",\"type\":");
-  AppendJsonString(out, node.type);
-  out->append(",\"name\":");
-  AppendJsonString(out, node.name);
-  out->append(",\"props\":{");
-  bool first = true;
-  for (const auto& [name, value] : node.props) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(out, name);
-    out->push_back(':');
-    out->append(value);
-  }
-  out->append("},\"parents\":");
-  AppendStringArray(out, node.parents);
-  out->append(",\"children\":");
-  AppendStringArray(out, node.children);
+  engine::AppendNodeFields(out, id, node);
   out->push_back('}');
 }
 
