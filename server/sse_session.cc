@@ -39,17 +39,14 @@ SseSession::SseSession(StreamSocket socket, StreamContext& context)
       context_(context),
       socket_(std::move(socket)),
       output_(socket_, context.options.output),
-      timer_(strand_) {
+      timer_(strand_),
+      membership_(context) {
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
   context_.server.metrics.ConnectionOpened();
 }
 
-SseSession::~SseSession() {
-  context_.server.metrics.ConnectionClosed();
-  if (counted_) --context_.server.stream_clients;
-  if (registry_id_ != 0) context_.registry.Remove(registry_id_);
-}
+SseSession::~SseSession() { context_.server.metrics.ConnectionClosed(); }
 
 void SseSession::Run(const http::request<http::string_body>& request) {
   output_.SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
@@ -66,9 +63,7 @@ void SseSession::Run(const http::request<http::string_body>& request) {
   auto start = StartSeq(request, view, head);
   if (!start.ok()) return Reject(ErrorResponse(start.status()));
 
-  registry_id_ = context_.registry.Add(std::weak_ptr<Closable>(self()));
-  ++context_.server.stream_clients;
-  counted_ = true;
+  membership_.Join(std::weak_ptr<Closable>(self()));
   output_.PushData(std::string(kHeader));
   Begin(std::move(filter).value(), *start);
   if (context_.server.shutting_down) Shutdown();
@@ -134,14 +129,7 @@ void SseSession::Finish() {
   finished_ = true;
   End();
   timer_.cancel();
-  if (registry_id_ != 0) {
-    context_.registry.Remove(registry_id_);
-    registry_id_ = 0;
-  }
-  if (counted_) {
-    --context_.server.stream_clients;
-    counted_ = false;
-  }
+  membership_.Leave();
   beast::error_code ec;
   socket_.shutdown(net::socket_base::shutdown_send, ec);
   socket_.close(ec);

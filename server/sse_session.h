@@ -55,8 +55,7 @@ class SseSession : public Subscriber, public Closable {
   OutputQueue output_;
   net::steady_timer timer_;          // shutdown grace
   std::array<char, 512> discard_{};  // what the client sends after the request: ignored
-  uint64_t registry_id_ = 0;
-  bool counted_ = false;
+  StreamMembership membership_;
   bool ending_ = false;
   bool finished_ = false;
   bool shutting_down_ = false;

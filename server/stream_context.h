@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "server/connection.h"
@@ -32,6 +34,33 @@ struct StreamContext {
   StreamHub& hub;
   ConnectionRegistry& registry;
   const StreamOptions& options;
+};
+
+// A stream session's place among the open streams, from Join() until
+// Leave() or its destruction: registered for shutdown (ConnectionRegistry)
+// and counted in ServerContext::stream_clients (GET /ctx/all, metrics).
+// The session's strand only.
+class StreamMembership {
+ public:
+  explicit StreamMembership(const StreamContext& context) : context_(context) {}
+  ~StreamMembership() { Leave(); }
+  StreamMembership(const StreamMembership&) = delete;
+  StreamMembership& operator=(const StreamMembership&) = delete;
+
+  void Join(std::weak_ptr<Closable> session) {
+    registry_id_ = context_.registry.Add(std::move(session));
+    ++context_.server.stream_clients;
+  }
+  void Leave() {
+    if (registry_id_ == 0) return;
+    context_.registry.Remove(registry_id_);
+    registry_id_ = 0;
+    --context_.server.stream_clients;
+  }
+
+ private:
+  const StreamContext context_;
+  uint64_t registry_id_ = 0;  // 0: not a member
 };
 
 // An HTTP error answer written by hand on a socket taken over from the HTTP

@@ -28,18 +28,15 @@ WsSession::WsSession(StreamSocket socket, StreamContext& context)
     : Subscriber(context.hub, socket.get_executor(), StreamFormat::kWebSocket),
       context_(context),
       ws_(std::move(socket), context.options.output),
-      timer_(strand_) {
+      timer_(strand_),
+      membership_(context) {
   ws_.next_layer().OnInputDrained([this] { CommitDeferredOps(); });
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
   context_.server.metrics.ConnectionOpened();
 }
 
-WsSession::~WsSession() {
-  context_.server.metrics.ConnectionClosed();
-  if (counted_) --context_.server.stream_clients;
-  if (registry_id_ != 0) context_.registry.Remove(registry_id_);
-}
+WsSession::~WsSession() { context_.server.metrics.ConnectionClosed(); }
 
 void WsSession::Run(http::request<http::string_body> request) {
   output().SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
@@ -83,9 +80,7 @@ void WsSession::Reject(const HttpResponse& response) {
 void WsSession::OnAccept(beast::error_code ec, EventFilter filter, uint64_t from) {
   if (ec) return Finish();
   ws_.next_layer().BeginFrames();
-  registry_id_ = context_.registry.Add(std::weak_ptr<Closable>(self()));
-  ++context_.server.stream_clients;
-  counted_ = true;
+  membership_.Join(std::weak_ptr<Closable>(self()));
   store::Store& store = context_.server.store;
   const uint64_t head = store.durable_seq();
   std::string hello = "{\"op\":\"hello\",\"head\":" + std::to_string(head) + ",\"store\":";
@@ -256,14 +251,7 @@ void WsSession::Finish() {
   finished_ = true;
   End();
   timer_.cancel();
-  if (registry_id_ != 0) {
-    context_.registry.Remove(registry_id_);
-    registry_id_ = 0;
-  }
-  if (counted_) {
-    --context_.server.stream_clients;
-    counted_ = false;
-  }
+  membership_.Leave();
   beast::error_code ec;
   ws_.next_layer().next_layer().shutdown(net::socket_base::shutdown_send, ec);
   ws_.next_layer().next_layer().close(ec);

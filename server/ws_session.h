@@ -76,8 +76,7 @@ class WsSession : public Subscriber, public Closable {
   beast::websocket::stream<WsTransport> ws_;
   beast::flat_buffer read_buffer_;
   net::steady_timer timer_;  // shutdown grace
-  uint64_t registry_id_ = 0;
-  bool counted_ = false;       // in ServerContext::stream_clients
+  StreamMembership membership_;
   size_t in_flight_ = 0;       // ops submitted, answer not yet drained
   bool ops_deferred_ = false;  // submitted deferred since the last CommitDeferredOps
   bool reading_ = false;
