@@ -1,4 +1,4 @@
-// Small helpers shared by the Google Benchmark suites.
+// Small helpers shared by the benchmarks.
 #pragma once
 
 #include <unistd.h>

@@ -31,10 +31,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
+#include "bench/load_util.h"
+
 namespace net = boost::asio;
 using net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
+namespace ctxd::bench {
 namespace {
 
 struct Options {
@@ -60,7 +63,7 @@ void AppendRequest(std::string* out, const std::string& host, int connection, ui
   // One buffer per number in use at once: `count` is appended last.
   char count_digits[24];
   char digits[24];
-  const auto format = [](char (&buffer)[24], uint64_t value) {
+  const auto format = [](char(&buffer)[24], uint64_t value) {
     return std::string_view(
         buffer, static_cast<size_t>(std::to_chars(buffer, buffer + sizeof buffer, value).ptr - buffer));
   };
@@ -149,14 +152,6 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-double Percentile(std::vector<double>& values, double p) {
-  if (values.empty()) return 0;
-  const size_t index =
-      std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())));
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
-  return values[index];
-}
-
 void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connections,
               const Options& options) {
   net::io_context ioc;
@@ -164,13 +159,10 @@ void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connec
   std::atomic<int> failed{0};
   const double cpu_start = ProcessCpuSeconds();
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  const auto deadline = After(start, options.seconds);
   for (int c = 0; c < connections; ++c) {
     net::co_spawn(ioc, RunConnection(endpoint, host, c, options, deadline, stats[static_cast<size_t>(c)]),
-                  [&failed](std::exception_ptr e) {
-                    if (e) ++failed;
-                  });
+                  CountFailure(failed, "http_load: connection failed"));
   }
   std::vector<std::thread> threads;
   for (int t = 1; t < options.threads; ++t) threads.emplace_back([&ioc] { ioc.run(); });
@@ -188,15 +180,15 @@ void RunLevel(const tcp::endpoint& endpoint, const std::string& host, int connec
   std::printf(
       "%5d conn x %d  %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  (%zu requests, %llu non-200, %d failed "
       "conns; driver CPU %.0f%% of a core, %.1f us/request)\n",
-      connections, options.pipeline, count / elapsed, Percentile(all, 0.50) / 1000,
-      Percentile(all, 0.99) / 1000, all.size(), static_cast<unsigned long long>(errors), failed.load(),
-      100 * cpu / elapsed, count > 0 ? 1e6 * cpu / count : 0.0);
+      connections, options.pipeline, count / elapsed, Percentile(all, 50) / 1000, Percentile(all, 99) / 1000,
+      all.size(), static_cast<unsigned long long>(errors), failed.load(), 100 * cpu / elapsed,
+      count > 0 ? 1e6 * cpu / count : 0.0);
   std::fflush(stdout);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Options options;
   CLI::App app{"http_load: durable PUT load against a running ctxd"};
   app.add_option("--target", options.target, "HOST:PORT of ctxd")->capture_default_str();
@@ -208,13 +200,17 @@ int main(int argc, char** argv) {
   app.add_option("--value-bytes", options.value_bytes, "request body size")->capture_default_str();
   app.add_option("--keys", options.keys, "distinct keys per connection")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  const size_t colon = options.target.rfind(':');
-  if (colon == std::string::npos) {
-    std::fprintf(stderr, "--target must be HOST:PORT\n");
+  tcp::endpoint endpoint;
+  try {
+    endpoint = ParseTarget(options.target);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
     return 2;
   }
-  const tcp::endpoint endpoint(net::ip::make_address(options.target.substr(0, colon)),
-                               static_cast<uint16_t>(std::stoi(options.target.substr(colon + 1))));
   for (int connections : options.connections) RunLevel(endpoint, options.target, connections, options);
   return 0;
 }
+
+}  // namespace ctxd::bench
+
+int main(int argc, char** argv) { return ctxd::bench::Main(argc, argv); }

@@ -21,14 +21,11 @@
 // etcd keys and values travel base64-encoded: the values written are strings of
 // base64 letters and digits (136 characters, a 102-byte value once decoded),
 // so they are valid base64 without an encoder.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -47,13 +44,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench/load_util.h"
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
+namespace ctxd::bench {
 namespace {
 
 constexpr std::string_view kHistoryKey = "hist";
@@ -77,41 +76,6 @@ struct Options {
 
 bool IsEtcd(const Options& options) { return options.system == "etcd"; }
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
-}
-
-// Latency histogram: 10 µs buckets up to 10 s.
-class Histogram {
- public:
-  Histogram() : buckets_(kBuckets, 0) {}
-  void Add(double micros) {
-    const auto index = static_cast<size_t>(std::max(0.0, micros) / kWidthUs);
-    ++buckets_[std::min(index, kBuckets - 1)];
-    ++count_;
-  }
-  void Merge(const Histogram& other) {
-    for (size_t i = 0; i < kBuckets; ++i) buckets_[i] += other.buckets_[i];
-    count_ += other.count_;
-  }
-  double PercentileMs(double p) const {
-    const auto want = static_cast<uint64_t>(p * static_cast<double>(count_));
-    uint64_t seen = 0;
-    for (size_t i = 0; i < kBuckets && count_ > 0; ++i) {
-      seen += buckets_[i];
-      if (seen > want) return (static_cast<double>(i) + 0.5) * kWidthUs / 1000;
-    }
-    return 0;
-  }
-  uint64_t count() const { return count_; }
-
- private:
-  static constexpr size_t kBuckets = 1000000;
-  static constexpr double kWidthUs = 10;
-  std::vector<uint64_t> buckets_;
-  uint64_t count_ = 0;
-};
-
 // The unsigned number after `key` in `text` at or after `from` (quotes around
 // it skipped, as etcd's JSON has them); `end` is set past the number, npos when
 // the number is not complete in `text`.
@@ -132,13 +96,6 @@ uint64_t NumberAfter(std::string_view text, std::string_view key, size_t from, s
 uint64_t NumberAfter(std::string_view text, std::string_view key) {
   size_t end = 0;
   return NumberAfter(text, key, 0, &end);
-}
-
-tcp::endpoint ParseTarget(const std::string& target) {
-  const size_t colon = target.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--target must be HOST:PORT");
-  return {net::ip::make_address(target.substr(0, colon)),
-          static_cast<uint16_t>(std::stoi(target.substr(colon + 1)))};
 }
 
 net::awaitable<tcp::socket> Connect(tcp::endpoint endpoint) {
@@ -195,56 +152,21 @@ net::awaitable<uint64_t> Put(HttpClient& client, const Options& options, std::st
   co_return status == 200 ? NumberAfter(answer, "\"seq\":") : 0;
 }
 
-// Runs one io_context per thread; joins them on destruction.
-class Runners {
- public:
-  explicit Runners(int threads) {
-    for (int t = 0; t < std::max(1, threads); ++t) {
-      iocs_.push_back(std::make_unique<net::io_context>(1));
-      guards_.emplace_back(iocs_.back()->get_executor());
-    }
-  }
-  ~Runners() { Join(); }
-  void Start() {
-    for (auto& ioc : iocs_) threads_.emplace_back([&ioc] { ioc->run(); });
-  }
-  void Join() {
-    for (auto& ioc : iocs_) ioc->stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-  net::io_context& at(size_t i) { return *iocs_[i % iocs_.size()]; }
-  size_t size() const { return iocs_.size(); }
-
- private:
-  std::vector<std::unique_ptr<net::io_context>> iocs_;
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::vector<std::thread> threads_;
-};
-
 // Runs `task` on its own io_context to completion; false if it threw.
 bool RunToCompletion(net::awaitable<void> task) {
   net::io_context ioc;
-  bool ok = true;
-  net::co_spawn(ioc, std::move(task), [&ok](std::exception_ptr e) {
-    if (!e) return;
-    ok = false;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      std::fprintf(stderr, "watch_load: %s\n", ex.what());
-    }
-  });
+  int failed = 0;
+  net::co_spawn(ioc, std::move(task), CountFailure(failed, "watch_load"));
   ioc.run();
-  return ok;
+  return failed == 0;
 }
 
 void PrintResult(const Options& options, double ops, const Histogram& latency, uint64_t errors,
                  const std::string& extra) {
   std::printf(
       "{\"system\":\"%s\",\"mode\":\"%s\",\"ops\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%llu%s}\n",
-      options.system.c_str(), options.mode.c_str(), ops, latency.PercentileMs(0.5),
-      latency.PercentileMs(0.99), static_cast<unsigned long long>(errors), extra.c_str());
+      options.system.c_str(), options.mode.c_str(), ops, latency.Percentile(0.5) / 1000,
+      latency.Percentile(0.99) / 1000, static_cast<unsigned long long>(errors), extra.c_str());
 }
 
 // ---- fill ------------------------------------------------------------------
@@ -370,7 +292,7 @@ net::awaitable<void> RunReader(const Options& options, Clock::time_point deadlin
   std::pair<uint64_t, uint64_t> revisions{0, 0};
   if (IsEtcd(options)) revisions = co_await EtcdRevisions(client);
   while (Clock::now() < deadline) {
-    const int64_t start = NowUs();
+    const int64_t start = SteadyNowUs();
     int received = 0;
     if (!IsEtcd(options)) {
       received = co_await CtxdHistory(client, options.count);
@@ -379,7 +301,7 @@ net::awaitable<void> RunReader(const Options& options, Clock::time_point deadlin
     } else {
       received = co_await EtcdWatchHistory(endpoint, options, revisions.first, options.count);
     }
-    stats.latency.Add(static_cast<double>(NowUs() - start));
+    stats.latency.Add(static_cast<double>(SteadyNowUs() - start));
     ++stats.ops;
     if (received != options.count) ++stats.errors;
   }
@@ -389,19 +311,10 @@ int RunHistory(const Options& options) {
   net::io_context ioc;
   std::vector<ReaderStats> stats(static_cast<size_t>(options.connections));
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  const auto deadline = After(start, options.seconds);
   int failed = 0;
   for (auto& s : stats) {
-    net::co_spawn(ioc, RunReader(options, deadline, s), [&failed](std::exception_ptr e) {
-      if (!e) return;
-      ++failed;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::fprintf(stderr, "watch_load: reader failed: %s\n", ex.what());
-      }
-    });
+    net::co_spawn(ioc, RunReader(options, deadline, s), CountFailure(failed, "watch_load: reader failed"));
   }
   ioc.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -459,7 +372,7 @@ net::awaitable<void> CtxdWatcher(const Options& options, FanoutShared& shared, W
   while (!stop.load(std::memory_order_relaxed)) {
     buffer.clear();
     co_await ws.async_read(buffer, net::use_awaitable);
-    const int64_t now = NowUs();
+    const int64_t now = SteadyNowUs();
     const std::string_view message(static_cast<const char*>(buffer.data().data()), buffer.size());
     if (message.starts_with(kEventPrefix)) Record(NumberAfter(message, "\"seq\":"), now, shared, stats);
   }
@@ -486,7 +399,7 @@ net::awaitable<void> EtcdWatcher(const Options& options, FanoutShared& shared, W
     boost::system::error_code ec;
     co_await http::async_read_some(socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec && ec != http::error::need_buffer) break;
-    const int64_t now = NowUs();
+    const int64_t now = SteadyNowUs();
     pending.append(chunk.data(), chunk.size() - parser.get().body().size);
     if (!created && pending.find("\"created\":true") != std::string::npos) {
       created = true;
@@ -505,30 +418,14 @@ net::awaitable<void> Writer(const Options& options, FanoutShared& shared, uint64
   net::steady_timer pace(co_await net::this_coro::executor);
   const auto start = Clock::now();
   for (size_t i = 0; i < shared.acked_at_us.size(); ++i) {
-    pace.expires_at(start + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(static_cast<double>(i) / options.rate)));
+    pace.expires_at(After(start, static_cast<double>(i) / options.rate));
     co_await pace.async_wait(net::use_awaitable);
     const uint64_t seq = co_await Put(client, options, kFanoutKey, kFanoutKeyBase64, i + 1);
-    const int64_t now = NowUs();
+    const int64_t now = SteadyNowUs();
     if (seq != base + i + 1) throw std::runtime_error("a put was not the next revision (another writer?)");
     shared.acked_at_us[i].store(now, std::memory_order_release);
     ++*acked;
   }
-}
-
-void RaiseFileLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
-bool WaitFor(const std::function<bool()>& done, double seconds) {
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (!done() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  return done();
 }
 
 int RunFanout(const Options& options) {
@@ -585,7 +482,7 @@ int RunFanout(const Options& options) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   CLI::App app{"watch_load: history and fanout against ctxd or etcd (see the file's header)"};
   Options options;
   app.add_option("--system", options.system)->check(CLI::IsMember({"ctxd", "etcd"}));
@@ -610,3 +507,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace ctxd::bench
+
+int main(int argc, char** argv) { return ctxd::bench::Main(argc, argv); }

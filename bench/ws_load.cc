@@ -28,15 +28,12 @@
 // The client is raw asio with a minimal WebSocket client (handshake, masked
 // text frames with a zero key, unmasked server frames): it shares the two
 // cores with the server and must stay cheap.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -55,10 +52,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench/load_util.h"
+
 namespace net = boost::asio;
 using net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
+namespace ctxd::bench {
 namespace {
 
 struct Options {
@@ -83,77 +82,6 @@ struct Options {
   std::string protocol = "ws";
 };
 
-// Latency histogram: 10 µs buckets up to 10 s; cheap to merge.
-class Histogram {
- public:
-  Histogram() : buckets_(kBuckets, 0) {}
-  void Add(double micros) {
-    const auto index = static_cast<size_t>(std::max(0.0, micros) / kWidthUs);
-    ++buckets_[std::min(index, kBuckets - 1)];
-    ++count_;
-    max_ = std::max(max_, micros);
-  }
-  void Merge(const Histogram& other) {
-    if (!other.timeline_.empty()) {
-      if (timeline_.empty()) first_second_ = other.first_second_;
-      const int64_t shift = other.first_second_ - first_second_;
-      for (size_t i = 0; i < other.timeline_.size(); ++i) {
-        const int64_t index = static_cast<int64_t>(i) + shift;
-        if (index < 0) continue;
-        if (static_cast<size_t>(index) >= timeline_.size()) timeline_.resize(static_cast<size_t>(index) + 1);
-        Second& to = timeline_[static_cast<size_t>(index)];
-        to.count += other.timeline_[i].count;
-        to.over_50ms += other.timeline_[i].over_50ms;
-        to.max = std::max(to.max, other.timeline_[i].max);
-      }
-    }
-    for (size_t i = 0; i < kBuckets; ++i) buckets_[i] += other.buckets_[i];
-    count_ += other.count_;
-    max_ = std::max(max_, other.max_);
-  }
-  double Percentile(double p) const {
-    if (count_ == 0) return 0;
-    const auto want = static_cast<uint64_t>(p * static_cast<double>(count_));
-    uint64_t seen = 0;
-    for (size_t i = 0; i < kBuckets; ++i) {
-      seen += buckets_[i];
-      if (seen > want) return (static_cast<double>(i) + 0.5) * kWidthUs;
-    }
-    return max_;
-  }
-  uint64_t count() const { return count_; }
-  double max() const { return max_; }
-
-  // Per second of commit time: samples and the worst, for --timeline.
-  void AddToTimeline(int64_t ts_us, double micros) {
-    const int64_t second = ts_us / 1000000;
-    if (timeline_.empty() || second < first_second_) {
-      if (timeline_.empty()) first_second_ = second;
-      if (second < first_second_) return;
-    }
-    const auto index = static_cast<size_t>(second - first_second_);
-    if (index >= 3600) return;
-    if (index >= timeline_.size()) timeline_.resize(index + 1);
-    timeline_[index].count++;
-    timeline_[index].max = std::max(timeline_[index].max, micros);
-    if (micros > 50000) timeline_[index].over_50ms++;
-  }
-  struct Second {
-    uint64_t count = 0;
-    uint64_t over_50ms = 0;
-    double max = 0;
-  };
-  int64_t first_second_ = 0;
-  std::vector<Second> timeline_;
-
- private:
-  static constexpr size_t kBuckets = 1000000;
-  static constexpr double kWidthUs = 10;
-  std::vector<uint64_t> buckets_;
-  uint64_t count_ = 0;
-  double max_ = 0;
-};
-
 // A client text frame, masked with a zero key (the payload stays as it is).
 void AppendClientFrame(std::string* out, std::string_view payload) {
   out->push_back(static_cast<char>(0x81));
@@ -170,12 +98,6 @@ void AppendClientFrame(std::string* out, std::string_view payload) {
   }
   out->append(4, '\0');
   out->append(payload);
-}
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // A minimal WebSocket client connection.
@@ -255,7 +177,7 @@ class WsClient {
     // Reads of at most kReadSize keep the used part of the buffer small and resident.
     const size_t room = std::min(kReadSize, kCapacity - end_);
     end_ += co_await socket_.async_read_some(net::buffer(data_.get() + end_, room), net::use_awaitable);
-    read_at_us_ = NowUs();
+    read_at_us_ = WallNowUs();
   }
 
  public:
@@ -300,13 +222,6 @@ int64_t ParseTs(std::string_view ts) {
   const int64_t days = era * 146097 + doe - 719468;
   const int64_t seconds = days * 86400 + num(11, 2) * 3600 + num(14, 2) * 60 + num(17, 2);
   return seconds * 1000000 + num(20, 6);
-}
-
-tcp::endpoint ParseTarget(const std::string& target) {
-  const size_t colon = target.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--target must be HOST:PORT");
-  return {net::ip::make_address(target.substr(0, colon)),
-          static_cast<uint16_t>(std::stoi(target.substr(colon + 1)))};
 }
 
 net::awaitable<std::unique_ptr<WsClient>> Connect(tcp::endpoint endpoint, std::string host,
@@ -459,20 +374,11 @@ int RunSets(const Options& options) {
   std::vector<SetterStats> stats(static_cast<size_t>(options.connections));
   std::atomic<int> failed{0};
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  const auto deadline = After(start, options.seconds);
   for (int c = 0; c < options.connections; ++c) {
     net::co_spawn(
         ioc, RunSetter(endpoint, options.target, c, options, deadline, 0, 0, stats[static_cast<size_t>(c)]),
-        [&failed](std::exception_ptr e) {
-          if (!e) return;
-          ++failed;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            std::fprintf(stderr, "setter failed: %s\n", ex.what());
-          }
-        });
+        CountFailure(failed, "setter failed"));
   }
   ioc.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -600,14 +506,6 @@ uint64_t ServerRssKiB(int pid) {
   return 0;
 }
 
-void RaiseFileLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, const Options& options,
                                     SubscriberState& state, Latencies& latency, Shared& shared) {
   std::unique_ptr<WsClient> client;
@@ -629,40 +527,9 @@ net::awaitable<void> SubscriberMain(tcp::endpoint endpoint, std::string host, co
   }
 }
 
-// Runs one io_context per thread; joins them on destruction.
-class Runners {
- public:
-  explicit Runners(int threads) {
-    for (int t = 0; t < std::max(1, threads); ++t) {
-      iocs_.push_back(std::make_unique<net::io_context>(1));
-      guards_.emplace_back(iocs_.back()->get_executor());
-    }
-  }
-  ~Runners() { Join(); }
-  void Join() {
-    for (auto& ioc : iocs_) ioc->stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-  net::io_context& at(size_t i) { return *iocs_[i % iocs_.size()]; }
-  size_t size() const { return iocs_.size(); }
-  void Start() {
-    for (auto& ioc : iocs_) threads_.emplace_back([&ioc] { ioc->run(); });
-  }
-
- private:
-  std::vector<std::unique_ptr<net::io_context>> iocs_;
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::vector<std::thread> threads_;
-};
-
 // Starts `count` subscribers and waits until each got its hello.
 bool WaitConnected(const Shared& shared, int count, double seconds) {
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (shared.connected.load() + shared.failed.load() < count && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitFor([&] { return shared.connected.load() + shared.failed.load() >= count; }, seconds);
   return shared.connected.load() == count;
 }
 
@@ -692,7 +559,7 @@ int RunFanout(const Options& options) {
       options.events > 0 ? options.events : static_cast<int64_t>(options.seconds * options.rate);
   net::io_context setter_ioc;
   const auto start = Clock::now();
-  shared.steady_from_us.store(NowUs() + static_cast<int64_t>(options.warmup_seconds * 1e6));
+  shared.steady_from_us.store(WallNowUs() + static_cast<int64_t>(options.warmup_seconds * 1e6));
   bool setter_failed = false;
   net::co_spawn(
       setter_ioc,
@@ -703,8 +570,7 @@ int RunFanout(const Options& options) {
   shared.target_seq.store(setter.last_seq, std::memory_order_release);
   // A subscriber stops once it has the last acked event; those that never
   // get it are stopped at the drain deadline.
-  const auto drain_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                 std::chrono::duration<double>(options.drain_seconds));
+  const auto drain_deadline = After(Clock::now(), options.drain_seconds);
   auto all_done = [&] {
     for (const auto& s : states) {
       if (!s.closed.load() && s.last.load(std::memory_order_relaxed) < setter.last_seq) return false;
@@ -744,8 +610,8 @@ int RunFanout(const Options& options) {
       static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(duplicates),
       static_cast<unsigned long long>(closed), static_cast<unsigned long long>(incomplete));
   if (options.timeline) {
-    for (size_t i = 0; i < all.timeline_.size(); ++i) {
-      const auto& second = all.timeline_[i];
+    for (size_t i = 0; i < all.timeline().size(); ++i) {
+      const auto& second = all.timeline()[i];
       std::printf("  second %2zu: %8llu events, %8llu over 50 ms, max %7.1f ms\n", i,
                   static_cast<unsigned long long>(second.count),
                   static_cast<unsigned long long>(second.over_50ms), second.max / 1000);
@@ -800,7 +666,7 @@ int RunIdle(const Options& options) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Options options;
   CLI::App app{"ws_load: WebSocket load against a running ctxd"};
   app.add_option("--target", options.target, "HOST:PORT of ctxd")->capture_default_str();
@@ -844,3 +710,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace ctxd::bench
+
+int main(int argc, char** argv) { return ctxd::bench::Main(argc, argv); }
