@@ -39,8 +39,8 @@ SseSession::SseSession(StreamSocket socket, StreamContext& context)
       context_(context),
       socket_(std::move(socket)),
       output_(socket_, context.options.output),
-      timer_(strand_),
-      membership_(context) {
+      membership_(context),
+      grace_(context, strand_) {
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
   context_.server.metrics.ConnectionOpened();
@@ -95,24 +95,13 @@ void SseSession::OnHeartbeat() {
 
 void SseSession::Shutdown() {
   net::post(strand_, [self = self()] {
-    if (self->shutting_down_) return;
-    self->shutting_down_ = true;
-    self->shutdown_deadline_ = std::chrono::steady_clock::now() + self->context_.options.shutdown_grace;
-    self->MaybeEndForShutdown();
+    if (self->grace_.Start()) self->MaybeEndForShutdown();
   });
 }
 
 void SseSession::MaybeEndForShutdown() {
   if (ending_ || finished_) return;
-  const bool caught_up = next_seq() > context_.server.store.durable_seq();
-  if (!caught_up && std::chrono::steady_clock::now() < shutdown_deadline_) {
-    timer_.expires_after(std::chrono::milliseconds(10));
-    timer_.async_wait([self = self()](beast::error_code ec) {
-      if (!ec) self->MaybeEndForShutdown();
-    });
-    return;
-  }
-  EndAfterFlush();
+  if (grace_.MayEnd(next_seq(), [self = self()] { self->MaybeEndForShutdown(); })) EndAfterFlush();
 }
 
 // Ends the answer after what is queued: the body ends with the connection.
@@ -128,7 +117,7 @@ void SseSession::Finish() {
   if (finished_) return;
   finished_ = true;
   End();
-  timer_.cancel();
+  grace_.Cancel();
   membership_.Leave();
   beast::error_code ec;
   socket_.shutdown(net::socket_base::shutdown_send, ec);

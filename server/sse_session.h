@@ -17,7 +17,6 @@
 #pragma once
 
 #include <array>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "server/stream_context.h"
@@ -53,13 +52,11 @@ class SseSession : public Subscriber, public Closable {
   const StreamContext context_;  // a copy: the destructor may run after Streams is gone
   StreamSocket socket_;
   OutputQueue output_;
-  net::steady_timer timer_;          // shutdown grace
   std::array<char, 512> discard_{};  // what the client sends after the request: ignored
   StreamMembership membership_;
+  ShutdownGrace grace_;
   bool ending_ = false;
   bool finished_ = false;
-  bool shutting_down_ = false;
-  std::chrono::steady_clock::time_point shutdown_deadline_;
 };
 
 }  // namespace ctxd::server

@@ -3,9 +3,11 @@
 // every session.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -61,6 +63,42 @@ class StreamMembership {
  private:
   const StreamContext context_;
   uint64_t registry_id_ = 0;  // 0: not a member
+};
+
+// A stream session's shutdown: once started, the session ends when every
+// event already durable is out (its next seq is past the durable seq), or
+// when StreamOptions::shutdown_grace is over, checking every 10 ms.
+// The session's strand only.
+class ShutdownGrace {
+ public:
+  ShutdownGrace(const StreamContext& context, Strand strand) : context_(context), timer_(std::move(strand)) {}
+
+  bool started() const { return started_; }
+  // Starts the grace time; false when it had started already.
+  bool Start() {
+    if (started_) return false;
+    started_ = true;
+    deadline_ = std::chrono::steady_clock::now() + context_.options.shutdown_grace;
+    return true;
+  }
+  // Whether the session may end now, its events up to `next_seq` (exclusive)
+  // being out; if not, `check_again` runs on the strand in 10 ms.
+  bool MayEnd(uint64_t next_seq, std::function<void()> check_again) {
+    const bool caught_up = next_seq > context_.server.store.durable_seq();
+    if (caught_up || std::chrono::steady_clock::now() >= deadline_) return true;
+    timer_.expires_after(std::chrono::milliseconds(10));
+    timer_.async_wait([check_again = std::move(check_again)](beast::error_code ec) {
+      if (!ec) check_again();
+    });
+    return false;
+  }
+  void Cancel() { timer_.cancel(); }
+
+ private:
+  const StreamContext context_;
+  net::steady_timer timer_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 // An HTTP error answer written by hand on a socket taken over from the HTTP

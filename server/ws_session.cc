@@ -28,8 +28,8 @@ WsSession::WsSession(StreamSocket socket, StreamContext& context)
     : Subscriber(context.hub, socket.get_executor(), StreamFormat::kWebSocket),
       context_(context),
       ws_(std::move(socket), context.options.output),
-      timer_(strand_),
-      membership_(context) {
+      membership_(context),
+      grace_(context, strand_) {
   ws_.next_layer().OnInputDrained([this] { CommitDeferredOps(); });
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
@@ -136,7 +136,7 @@ void WsSession::HandleOp(std::string_view text) {
     return PushMessage(
         RenderWsError(id, ErrorResponse(403, "FORBIDDEN", "this access token may read but not write")));
   }
-  if (shutting_down_) {
+  if (grace_.started()) {
     return PushMessage(RenderWsError(id, Status::Unavailable("the server is shutting down")));
   }
   ++in_flight_;
@@ -203,25 +203,15 @@ void WsSession::OnOutputProgress() {
 
 void WsSession::Shutdown() {
   net::post(strand_, [self = self()] {
-    if (self->shutting_down_) return;
-    self->shutting_down_ = true;
-    self->shutdown_deadline_ = std::chrono::steady_clock::now() + self->context_.options.shutdown_grace;
-    self->MaybeCloseForShutdown();
+    if (self->grace_.Start()) self->MaybeCloseForShutdown();
   });
 }
 
 // Closes with 1001 once every op in flight is answered and the events
 // already durable are out (or the grace time is over).
 void WsSession::MaybeCloseForShutdown() {
-  if (!shutting_down_ || closing_ || finished_ || in_flight_ > 0) return;
-  const bool caught_up = next_seq() > context_.server.store.durable_seq();
-  if (!caught_up && std::chrono::steady_clock::now() < shutdown_deadline_) {
-    timer_.expires_after(std::chrono::milliseconds(10));
-    timer_.async_wait([self = self()](beast::error_code ec) {
-      if (!ec) self->MaybeCloseForShutdown();
-    });
-    return;
-  }
+  if (!grace_.started() || closing_ || finished_ || in_flight_ > 0) return;
+  if (!grace_.MayEnd(next_seq(), [self = self()] { self->MaybeCloseForShutdown(); })) return;
   CloseWith(websocket::close_code::going_away, ResumeReason("going away", next_seq()));
 }
 
@@ -250,7 +240,7 @@ void WsSession::Finish() {
   if (finished_) return;
   finished_ = true;
   End();
-  timer_.cancel();
+  grace_.Cancel();
   membership_.Leave();
   beast::error_code ec;
   ws_.next_layer().next_layer().shutdown(net::socket_base::shutdown_send, ec);

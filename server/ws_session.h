@@ -22,7 +22,6 @@
 // Offer/Tick (hub).
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <memory>
 #include <mutex>
@@ -75,17 +74,15 @@ class WsSession : public Subscriber, public Closable {
   const StreamContext context_;  // a copy: the destructor may run after Streams is gone
   beast::websocket::stream<WsTransport> ws_;
   beast::flat_buffer read_buffer_;
-  net::steady_timer timer_;  // shutdown grace
   StreamMembership membership_;
+  ShutdownGrace grace_;
   size_t in_flight_ = 0;       // ops submitted, answer not yet drained
   bool ops_deferred_ = false;  // submitted deferred since the last CommitDeferredOps
   bool reading_ = false;
   bool read_done_ = false;  // the read side failed or the client closed
   bool closing_ = false;    // our close started
   bool finished_ = false;
-  bool shutting_down_ = false;
   bool read_only_ = false;  // the client's access token may not write (--auth-file)
-  std::chrono::steady_clock::time_point shutdown_deadline_;
 
   std::mutex answers_mu_;
   std::vector<Answer> answers_;   // results not yet rendered; guarded by answers_mu_
