@@ -12,6 +12,7 @@
 #include "engine/command.h"
 #include "engine/event.h"
 #include "engine/state.h"
+#include "engine/utf8.h"
 
 namespace ctxd::engine {
 
@@ -39,6 +40,5 @@ Status ApplyTaking(State& state, Event& event);
 Status ValidateKey(std::string_view key);
 // Session, node and property ids, names and types: 1-1024 bytes of UTF-8, no control characters.
 Status ValidateName(std::string_view what, std::string_view name);
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace ctxd::engine

@@ -1,8 +1,13 @@
 #include "engine/json_text.h"
 
+#include "engine/utf8.h"
+
 namespace ctxd::engine {
 
 namespace {
+
+// U+FFFD in UTF-8: what stands for a byte that is not UTF-8.
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
 bool NeedsEscape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
 
@@ -43,11 +48,25 @@ void AppendEscape(std::string* out, char c) {
 void AppendJsonString(std::string* out, std::string_view text) {
   out->push_back('"');
   size_t run_start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (!NeedsEscape(text[i])) continue;
-    out->append(text.data() + run_start, i - run_start);
-    AppendEscape(out, text[i]);
-    run_start = i + 1;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      const size_t length = Utf8SequenceLength(text, i);
+      if (length != 0) {
+        i += length;
+        continue;
+      }
+      out->append(text.data() + run_start, i - run_start);
+      out->append(kReplacementCharacter);
+      run_start = ++i;
+      continue;
+    }
+    if (NeedsEscape(text[i])) {
+      out->append(text.data() + run_start, i - run_start);
+      AppendEscape(out, text[i]);
+      run_start = i + 1;
+    }
+    ++i;
   }
   out->append(text.data() + run_start, text.size() - run_start);
   out->push_back('"');

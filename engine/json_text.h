@@ -9,8 +9,10 @@
 namespace ctxd::engine {
 
 // Appends `text` as a JSON string literal, escaped exactly as nlohmann's
-// dump() does (so the output is canonical JSON). `text` must be valid UTF-8;
-// the engine validates every name and key before it reaches an event.
+// dump() does (so the output is canonical JSON). The engine validates every
+// name and key before it reaches an event; text that is not UTF-8 (a
+// client's bytes echoed in an error message) has each offending byte
+// replaced by U+FFFD, so the output is always valid JSON.
 void AppendJsonString(std::string* out, std::string_view text);
 
 // `text` as a JSON string literal.
