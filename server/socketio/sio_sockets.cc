@@ -40,6 +40,22 @@ std::string SidJson(const std::string& sid) {
   return out;
 }
 
+// client_register's argument {type?, name?} (none: both defaults) as the
+// registration_confirmed payload of `client_id`.
+StatusOr<std::string> RegistrationPayload(const Json& body, const std::string& client_id) {
+  if (!body.is_null() && !body.is_object()) {
+    return Status::InvalidArgument("the argument must be an object {type, name}");
+  }
+  std::string type = "unknown";
+  std::string name = "anonymous";
+  if (body.is_object()) {
+    CTXD_RETURN_IF_ERROR(OptionalString(body, "type", &type));
+    CTXD_RETURN_IF_ERROR(OptionalString(body, "name", &name));
+  }
+  return "{\"client_id\":" + engine::JsonString(client_id) + ",\"type\":" + engine::JsonString(type) +
+         ",\"name\":" + engine::JsonString(name) + ",\"status\":\"registered\"}";
+}
+
 }  // namespace
 
 void SioSockets::OnMessage(std::string_view text) {
@@ -187,14 +203,12 @@ void SioSockets::OnEvent(const SioPacket& packet, Nsp nsp) {
   const std::string arg = args->size() > 1 ? (*args)[1].dump() : std::string("null");
   if (nsp == Nsp::kRoot && name == "context_set") return ContextSet(arg, packet.ack_id);
   if (nsp == Nsp::kRoot && name == "client_register") {
-    const Json& body = args->size() > 1 ? (*args)[1] : Json();
-    std::string type = body.is_object() ? body.value("type", "unknown") : "unknown";
-    std::string client_name = body.is_object() ? body.value("name", "anonymous") : "anonymous";
-    std::string payload = "{\"client_id\":" + engine::JsonString(sockets_[0]->sid) +
-                          ",\"type\":" + engine::JsonString(type) +
-                          ",\"name\":" + engine::JsonString(client_name) + ",\"status\":\"registered\"}";
-    Emit(Nsp::kRoot, "registration_confirmed", payload);
-    return Ack(nsp, packet.ack_id, "[" + payload + "]");
+    auto payload = RegistrationPayload(args->size() > 1 ? (*args)[1] : Json(), sockets_[0]->sid);
+    if (!payload.ok()) {
+      return Emit(Nsp::kRoot, "error", MessagePayload("client_register: " + payload.status().message()));
+    }
+    Emit(Nsp::kRoot, "registration_confirmed", *payload);
+    return Ack(nsp, packet.ack_id, "[" + *payload + "]");
   }
   Ack(nsp, packet.ack_id, "[]");
 }

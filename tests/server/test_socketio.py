@@ -126,6 +126,22 @@ class Scenarios:
         self.assertEqual(conf["client_id"], snap["client_id"])
         self.assertIsInstance(conf["status"], str)
 
+    def test_client_register_with_wrong_types_gets_error(self):
+        rec = self.client()
+        rec.wait_for("context_snapshot")
+        rec.emit("client_register", {"type": 5, "name": "n"})
+        rec.emit("client_register", {"type": "t", "name": ["n"]})
+        rec.emit("client_register", 5)
+        errors = rec.wait_count(lambda ns, name, d: name == "error", 3)
+        self.assertEqual([e[2]["message"] for e in errors],
+                         ["client_register: 'type' must be a string",
+                          "client_register: 'name' must be a string",
+                          "client_register: the argument must be an object {type, name}"])
+        # Still connected; a null field takes its default.
+        rec.emit("client_register", {"type": None, "name": "n"})
+        conf = rec.wait_for("registration_confirmed")
+        self.assertEqual((conf["type"], conf["name"]), ("unknown", "n"))
+
     def test_context_set_round_trip(self):
         a, b = self.client(), self.client()
         a.wait_for("context_snapshot")
