@@ -11,6 +11,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kNothingToUndo: return "NOTHING_TO_UNDO";
     case StatusCode::kNothingToRedo: return "NOTHING_TO_REDO";
     case StatusCode::kPreconditionFailed: return "PRECONDITION_FAILED";
+    case StatusCode::kPayloadTooLarge: return "PAYLOAD_TOO_LARGE";
     case StatusCode::kUnavailable: return "UNAVAILABLE";
     case StatusCode::kCorruption: return "CORRUPTION";
     case StatusCode::kInternal: return "INTERNAL_ERROR";

@@ -21,6 +21,7 @@ enum class StatusCode {
   kNothingToUndo,       // undo stack empty (409)
   kNothingToRedo,       // redo stack empty (409)
   kPreconditionFailed,  // If-Match version mismatch (412)
+  kPayloadTooLarge,     // a value over its limit (413)
   kUnavailable,         // disk full, I/O error, shutting down (503)
   kCorruption,          // stored data fails its checks
   kInternal,            // a bug
@@ -39,6 +40,7 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status PreconditionFailed(std::string m) { return {StatusCode::kPreconditionFailed, std::move(m)}; }
+  static Status PayloadTooLarge(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }

@@ -33,7 +33,7 @@ std::optional<Change> PutChange(const ContextEntry* entry, const std::string& ke
   return CtxPut{key, value, entry->value.str()};
 }
 
-Status CheckBatchKeys(const BatchContext& c) {
+Status CheckBatchKeys(const BatchContext& c, size_t max_value_bytes) {
   if (c.sets.empty() && c.deletes.empty()) return Status::InvalidArgument("batch sets and deletes nothing");
   std::set<std::string_view> seen;
   auto check = [&seen](const std::string& key) {
@@ -45,7 +45,7 @@ Status CheckBatchKeys(const BatchContext& c) {
   };
   for (const auto& [key, value] : c.sets) {
     CTXD_RETURN_IF_ERROR(check(key));
-    CTXD_RETURN_IF_ERROR(ValidateValue("value of key " + Quote(key), value));
+    CTXD_RETURN_IF_ERROR(ValidateValue("value of key " + Quote(key), value, max_value_bytes));
   }
   for (const auto& key : c.deletes) CTXD_RETURN_IF_ERROR(check(key));
   return Status::Ok();
@@ -53,15 +53,19 @@ Status CheckBatchKeys(const BatchContext& c) {
 
 }  // namespace
 
-Status ValidateValue(std::string_view what, const std::string& value) {
+Status ValidateValue(std::string_view what, const std::string& value, size_t max_bytes) {
   if (value.empty()) return Status::InvalidArgument(std::string(what) + " must be a JSON value");
+  if (value.size() > max_bytes) {
+    return Status::PayloadTooLarge(std::string(what) + " is " + std::to_string(value.size()) +
+                                   " bytes of JSON, more than the limit of " + std::to_string(max_bytes));
+  }
   return Status::Ok();
 }
 
 Status Executor::operator()(const SetContext& c) {
   draft_.type = EventType::kContextSet;
   CTXD_RETURN_IF_ERROR(ValidateKey(c.key));
-  CTXD_RETURN_IF_ERROR(ValidateValue("value", c.value));
+  CTXD_RETURN_IF_ERROR(ValidateValue("value", c.value, state_.max_value_bytes));
   const ContextEntry* entry = FindEntry(state_, c.key);
   CTXD_RETURN_IF_ERROR(CheckIfMatch(c.if_match, c.key, entry));
   auto change = PutChange(entry, c.key, c.value);
@@ -83,7 +87,7 @@ Status Executor::operator()(const DeleteContext& c) {
 
 Status Executor::operator()(const BatchContext& c) {
   draft_.type = EventType::kContextBatch;
-  CTXD_RETURN_IF_ERROR(CheckBatchKeys(c));
+  CTXD_RETURN_IF_ERROR(CheckBatchKeys(c, state_.max_value_bytes));
   // Deletes are checked first so that a refused batch costs no rollback.
   for (const auto& key : c.deletes) {
     if (FindEntry(state_, key) == nullptr) return Status::NotFound("key " + Quote(key) + " does not exist");

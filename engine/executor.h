@@ -80,7 +80,8 @@ class Executor {
   Draft& draft_;
 };
 
-// The value of a context set or property: canonical JSON, so never empty.
-Status ValidateValue(std::string_view what, const std::string& value);
+// The value of a context set or property: canonical JSON, so never empty,
+// and at most `max_bytes` (kPayloadTooLarge beyond).
+Status ValidateValue(std::string_view what, const std::string& value, size_t max_bytes);
 
 }  // namespace ctxd::engine

@@ -21,7 +21,7 @@ const Node* FindNode(const Graph& graph, const std::string& id) {
   return it == graph.nodes.end() ? nullptr : &it->second;
 }
 
-Status ValidateNewNode(const CreateNode& op) {
+Status ValidateNewNode(const CreateNode& op, size_t max_value_bytes) {
   CTXD_RETURN_IF_ERROR(ValidateName("node_id", op.node_id));
   CTXD_RETURN_IF_ERROR(ValidateName("type", op.type));
   // The old backend allowed nodes without a name.
@@ -29,7 +29,7 @@ Status ValidateNewNode(const CreateNode& op) {
   if (op.parent_id) CTXD_RETURN_IF_ERROR(ValidateName("parent_id", *op.parent_id));
   for (const auto& [name, value] : op.props) {
     CTXD_RETURN_IF_ERROR(ValidateName("property", name));
-    CTXD_RETURN_IF_ERROR(ValidateValue("property " + Quote(name), value));
+    CTXD_RETURN_IF_ERROR(ValidateValue("property " + Quote(name), value, max_value_bytes));
   }
   return Status::Ok();
 }
@@ -56,7 +56,7 @@ const char* OpName(const GraphOp& op) {
 Graph& Executor::graph() { return state_.sessions[command_.session].graph; }
 
 Status Executor::Op(const CreateNode& op, std::string* result) {
-  CTXD_RETURN_IF_ERROR(ValidateNewNode(op));
+  CTXD_RETURN_IF_ERROR(ValidateNewNode(op, state_.max_value_bytes));
   if (FindNode(graph(), op.node_id) != nullptr) {
     return Status::Conflict("node " + Quote(op.node_id) + " already exists");
   }
@@ -99,7 +99,7 @@ Status Executor::Op(const Unlink& op, std::string*) {
 
 Status Executor::Op(const SetProperty& op, std::string*) {
   CTXD_RETURN_IF_ERROR(ValidateName("property", op.property));
-  CTXD_RETURN_IF_ERROR(ValidateValue("property " + Quote(op.property), op.value));
+  CTXD_RETURN_IF_ERROR(ValidateValue("property " + Quote(op.property), op.value, state_.max_value_bytes));
   const Node* node = FindNode(graph(), op.node_id);
   if (node == nullptr) return NodeNotFound(op.node_id);
   auto it = node->props.find(op.property);

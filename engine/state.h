@@ -104,15 +104,19 @@ class DedupeTable {
 
 struct EngineLimits {
   size_t max_undo_depth = 1000;
+  size_t max_value_bytes = size_t{1} << 20;  // a context or property value's canonical JSON
   size_t dedupe_capacity = 100000;
 };
 
 struct State {
   State() = default;
   explicit State(const EngineLimits& limits)
-      : max_undo_depth(limits.max_undo_depth), dedupe(limits.dedupe_capacity) {}
+      : max_undo_depth(limits.max_undo_depth),
+        max_value_bytes(limits.max_value_bytes),
+        dedupe(limits.dedupe_capacity) {}
 
   size_t max_undo_depth = 1000;
+  size_t max_value_bytes = size_t{1} << 20;  // checked when a command writes a value
   ContextMap context;
   std::map<std::string, Session> sessions;
   DedupeTable dedupe;

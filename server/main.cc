@@ -28,6 +28,7 @@ struct Flags {
   std::string tls_key;
   std::string log_level;
   size_t max_body = 2 * 1024 * 1024;
+  size_t max_value = 1024 * 1024;
   size_t max_connections = 10000;
   size_t io_threads = 2;
   int idle_timeout = 60;
@@ -112,6 +113,10 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")->capture_default_str();
+  app.add_option("--max-value-bytes", flags.max_value,
+                 "largest context or property value accepted, as JSON text (413 beyond)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "connections served at once")
       ->capture_default_str();
   app.add_option("--io-threads", flags.io_threads, "threads serving connections")
@@ -178,6 +183,7 @@ int main(int argc, char** argv) {
   store_options.dir = flags.data;
   store_options.sync = flags.durability == "sync";
   store_options.snapshots.every_events = flags.snapshot_every;
+  store_options.limits.max_value_bytes = flags.max_value;
   auto store = ctxd::store::Store::Open(store_options);
   if (!store.ok()) {
     spdlog::critical("cannot open the store in {}: {}", flags.data, store.status().ToString());

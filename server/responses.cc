@@ -27,6 +27,8 @@ int HttpStatusFor(StatusCode code) {
       return 409;
     case StatusCode::kPreconditionFailed:
       return 412;
+    case StatusCode::kPayloadTooLarge:
+      return 413;
     case StatusCode::kUnavailable:
       return 503;
     case StatusCode::kCorruption:

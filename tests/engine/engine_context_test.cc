@@ -255,5 +255,27 @@ TEST(ValidationTest, NamesNameWhatIsWrong) {
   EXPECT_TRUE(ValidateKey("a/b c").ok());
 }
 
+// A value's limit is on its canonical JSON: "1234567" (with the quotes) is
+// 9 bytes, one over the limit of 8.
+class ValueLimitTest : public EngineFixture {
+ protected:
+  ValueLimitTest() : EngineFixture(EngineLimits{.max_value_bytes = 8}) {}
+};
+
+TEST_F(ValueLimitTest, ContextValuesOverTheLimitAreRefusedAsTooLarge) {
+  Accept(Set("a", "\"123456\""));
+  EXPECT_THAT(Refuse(Set("a", "\"1234567\""), StatusCode::kPayloadTooLarge),
+              HasSubstr("value is 9 bytes of JSON, more than the limit of 8"));
+  Refuse(BatchContext{{{"b", "1"}, {"c", "\"1234567\""}}, {}}, StatusCode::kPayloadTooLarge);
+}
+
+TEST_F(ValueLimitTest, PropertyValuesOverTheLimitAreRefusedAsTooLarge) {
+  Refuse(CreateNode{"n1", "task", "x", std::nullopt, {{"p", "\"1234567\""}}}, StatusCode::kPayloadTooLarge,
+         "s");
+  Accept(CreateNode{"n1", "task", "x", std::nullopt, {{"p", "\"123456\""}}}, "s");
+  Refuse(SetProperty{"n1", "p", "\"1234567\""}, StatusCode::kPayloadTooLarge, "s");
+  Accept(SetProperty{"n1", "p", "12345678"}, "s");
+}
+
 }  // namespace
 }  // namespace ctxd::engine

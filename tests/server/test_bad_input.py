@@ -107,6 +107,17 @@ class BadInputTest(unittest.TestCase):
         self.head_before = self.ctxd.head()
         self.assertEqual(len(self.ctxd.get("/v1/context/one-mib").json()["value"]), len(value))
 
+    def test_a_value_over_one_mebibyte_is_refused_everywhere(self):
+        value = "v" * (1024 * 1024 - 1)  # with its quotes, one byte over 1 MiB of JSON
+        too_large = (413, "PAYLOAD_TOO_LARGE")
+        self.assertApiError(self.ctxd.put("/v1/context/too-big", json={"value": value}), *too_large)
+        self.assertApiError(self.ctxd.post("/v1/context", json={"set": {"too-big": value}}), *too_large)
+        self.assertApiError(self.ctxd.post("/v1/sessions/big/commands", json={
+            "command": "create_node", "type": "t", "name": "n", "props": {"p": value}}), *too_large)
+        r = self.ctxd.post("/ctx", json={"key": "too-big", "value": value})
+        self.assertEqual((r.status_code, r.json()["status"]), (413, "error"), r.text[:200])
+        self.assertIn("more than the limit of 1048576", r.json()["error"])
+
     # Bad JSON and wrong types.
     def test_malformed_json(self):
         for body in (b"{", b'{"value": }', b"nul", b"", b"   ", b'{"value": 1} trailing', b"\xff\xfe",

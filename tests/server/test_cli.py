@@ -97,6 +97,12 @@ class CliTest(unittest.TestCase):
         with Ctxd(data_dir=self.dir) as ctxd:
             self.assertEqual(len(ctxd.get("/v1/context").json()["context"]), 30)
 
+    def test_max_value_bytes_sets_the_value_limit(self):
+        with Ctxd(data_dir=self.dir, args=["--max-value-bytes", "10"]) as ctxd:
+            self.assertEqual(ctxd.put("/v1/context/k", json={"value": "12345678"}).status_code, 200)
+            r = ctxd.put("/v1/context/k", json={"value": "123456789"})  # 11 bytes of JSON
+            self.assertEqual((r.status_code, r.json()["error"]["code"]), (413, "PAYLOAD_TOO_LARGE"))
+
     def test_threads_are_named(self):
         with Ctxd(data_dir=self.dir, args=["--io-threads", "2"]) as ctxd:
             def thread_names():
