@@ -144,6 +144,13 @@ class BadInputTest(unittest.TestCase):
                             read_timeout=3)
         self.assertClientError(raw)
 
+    def test_error_messages_that_echo_bad_bytes_are_still_json(self):
+        for target in (b"/v1/context/\xff%", b"/v1/events?type=%FF", b"/v1/events?type=\xc3"):
+            raw = self.ctxd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                read_timeout=3)
+            self.assertClientError(raw)  # parses the body as UTF-8 JSON
+            self.assertIn("\ufffd", json.loads(body_of(raw))["error"]["message"], target)
+
     def test_bad_percent_encoding(self):
         for path in ("/v1/context/a%zz", "/v1/context/a%4", "/v1/context/a%", "/v1/context/existing?at=%g1",
                      "/ctx?key=%"):
