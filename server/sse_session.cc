@@ -1,6 +1,7 @@
 #include "server/sse_session.h"
 
 #include <boost/asio/post.hpp>
+#include <limits>
 
 #include "server/json_body.h"
 #include "server/read_path.h"
@@ -25,6 +26,9 @@ StatusOr<uint64_t> StartSeq(const http::request<http::string_body>& request, con
   if (last_id != request.end()) {
     auto seq = ParseUint(std::string_view(last_id->value().data(), last_id->value().size()));
     if (!seq) return Status::InvalidArgument("Last-Event-ID must be an event seq");
+    if (*seq == std::numeric_limits<uint64_t>::max()) {
+      return Status::InvalidArgument("Last-Event-ID is the largest seq: there is no event after it");
+    }
     return *seq + 1;
   }
   auto from = UintQuery(view, "from", 0);

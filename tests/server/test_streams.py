@@ -344,7 +344,9 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(received, expected)
 
     def test_sse_bad_query_or_last_event_id_is_a_400(self):
-        for query, headers in (("type=nope", {}), ("", {"Last-Event-ID": "abc"}), ("from=x", {})):
+        # The largest seq has no next one to resume at.
+        for query, headers in (("type=nope", {}), ("", {"Last-Event-ID": "abc"}), ("from=x", {}),
+                               ("", {"Last-Event-ID": str(2**64 - 1)})):
             sse = Sse(self.ctxd, query, headers=headers)
             try:
                 self.assertEqual(sse.status, 400, query)
