@@ -81,7 +81,8 @@ bool IsLegacyPath(const std::vector<std::string>& segments) {
 RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
   ParsedTarget target;
   if (Status parsed = ParseTarget(request.target, &target); !parsed.ok()) {
-    respond(BadRequest(parsed.message()));
+    // The path is decoded before the query: a bad query of /ctx still has its path.
+    respond(IsLegacyPath(target.segments) ? LegacyError(400, parsed.message()) : BadRequest(parsed.message()));
     return RouteClass::kOther;
   }
   request.segments = std::move(target.segments);

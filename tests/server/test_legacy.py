@@ -1,6 +1,7 @@
 """The old context server's REST routes, field by field (API.md
 "Compatibility")."""
 
+import json
 import unittest
 
 from ctxd_harness import Ctxd
@@ -45,6 +46,14 @@ class LegacyTest(unittest.TestCase):
         self.assertIsNone(body["value"])
         self.assertEqual(body["status"], "success")
         self.assertLegacyError(self.ctxd.get("/ctx"), 400)
+        # A query that does not decode gets the old error form too.
+        for target in (b"/ctx?key=%zz", b"/ctx/history?who=%"):
+            raw = self.ctxd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                read_timeout=3)
+            self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), raw)
+            body = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+            self.assertEqual(body["status"], "error", body)
+            self.assertIn("percent-encoding", body["error"])
 
     def test_post_errors(self):
         head = self.ctxd.head()
