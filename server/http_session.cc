@@ -87,6 +87,11 @@ void HttpSession::DoRead() {
 void HttpSession::OnHeader(beast::error_code ec) {
   if (ec) return OnReadError(ec);
   request_start_ = std::chrono::steady_clock::now();
+  if (Status framing = CheckTransferEncoding(parser_->get()); !framing.ok()) {
+    reading_ = false;
+    parser_.reset();
+    return Reject(BadRequest(framing.message()));
+  }
   // Usually the body came with the header: parse it here instead of through
   // another asynchronous read.
   while (!parser_->is_done() && buffer_.size() > 0) {
@@ -114,6 +119,18 @@ void HttpSession::OnHeader(beast::error_code ec) {
     return;
   }
   ReadBody();
+}
+
+// Beast frames a body as chunked only when chunked is the last coding, and
+// otherwise reads it by Content-Length, ignoring the other codings: a body
+// sent gzip'ed, or framed some way it does not know, would be taken as it is.
+Status HttpSession::CheckTransferEncoding(const http::request_header<>& header) {
+  const size_t count = header.count(http::field::transfer_encoding);
+  if (count == 0) return Status::Ok();
+  const auto coding = header.find(http::field::transfer_encoding)->value();
+  if (count == 1 && beast::iequals(coding, "chunked")) return Status::Ok();
+  return Status::InvalidArgument("Transfer-Encoding '" + std::string(coding) +
+                                 "' is not supported: send the body chunked or with a Content-Length");
 }
 
 void HttpSession::ReadBody() {

@@ -78,6 +78,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
 
   void DoRead();
   void OnHeader(beast::error_code ec);
+  static Status CheckTransferEncoding(const http::request_header<>& header);
   void ReadBody();
   void OnRead(beast::error_code ec);
   void OnReadError(beast::error_code ec);

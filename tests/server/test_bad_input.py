@@ -151,6 +151,16 @@ class BadInputTest(unittest.TestCase):
             self.assertClientError(raw)  # parses the body as UTF-8 JSON
             self.assertIn("\ufffd", json.loads(body_of(raw))["error"]["message"], target)
 
+    def test_transfer_codings_other_than_chunked_are_refused(self):
+        for coding in (b"foo", b"gzip, chunked", b"identity"):
+            raw = self.ctxd.raw(self.put_raw(b"/v1/context/coded", b'{"value": 1}',
+                                             b"Transfer-Encoding: " + coding + b"\r\n"), read_timeout=3)
+            self.assertClientError(raw)
+        chunked = (b"PUT /v1/context/coded HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                   b"Connection: close\r\n\r\nc\r\n{\"value\": 1}\r\n0\r\n\r\n")
+        self.assertEqual(status_of(self.ctxd.raw(chunked, read_timeout=3)), 200)
+        self.head_before = self.ctxd.head()
+
     def test_bad_percent_encoding(self):
         for path in ("/v1/context/a%zz", "/v1/context/a%4", "/v1/context/a%", "/v1/context/existing?at=%g1",
                      "/ctx?key=%"):
