@@ -2,10 +2,20 @@
 
 #include <variant>
 
+#include "engine/engine.h"
+
 namespace ctxd::server {
 
 StatusOr<EventFilter> EventFilter::FromQuery(const HttpRequest& request) {
   EventFilter filter;
+  // What no event can carry (bad UTF-8, control characters) is a mistake,
+  // not a filter that matches nothing.
+  for (const char* name : {"session", "actor", "key"}) {
+    const std::string* v = request.Query(name);
+    if (v != nullptr && !v->empty()) {
+      CTXD_RETURN_IF_ERROR(engine::ValidateName(std::string("the ") + name + " filter", *v));
+    }
+  }
   if (const std::string* v = request.Query("session")) filter.session = *v;
   if (const std::string* v = request.Query("actor")) filter.actor = *v;
   if (const std::string* v = request.Query("key")) filter.key_prefix = *v;

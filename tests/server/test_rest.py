@@ -413,6 +413,8 @@ class RestTest(unittest.TestCase):
             self.assertIn(field, e)
         self.assertError(self.ctxd.get("/v1/events?limit=10001"), 400, "BAD_REQUEST")
         self.assertError(self.ctxd.get("/v1/events?type=bogus"), 400, "BAD_REQUEST")
+        for bad in ("key=%E9", "actor=%00", "session=a%0Ab", "key=" + "k" * 1025):
+            self.assertError(self.ctxd.get("/v1/events?" + bad), 400, "BAD_REQUEST")
         self.assertError(self.ctxd.get("/v1/events?from=x"), 400, "BAD_REQUEST")
         self.assertError(self.ctxd.get("/v1/events/999999999"), 404, "NOT_FOUND")
         self.assertError(self.ctxd.get("/v1/events/0"), 404, "NOT_FOUND")

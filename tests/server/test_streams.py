@@ -345,7 +345,7 @@ class StreamTest(unittest.TestCase):
 
     def test_sse_bad_query_or_last_event_id_is_a_400(self):
         # The largest seq has no next one to resume at.
-        for query, headers in (("type=nope", {}), ("", {"Last-Event-ID": "abc"}), ("from=x", {}),
+        for query, headers in (("type=nope", {}), ("", {"Last-Event-ID": "abc"}), ("from=x", {}), ("key=%E9", {}),
                                ("", {"Last-Event-ID": str(2**64 - 1)})):
             sse = Sse(self.ctxd, query, headers=headers)
             try:
