@@ -106,4 +106,8 @@ class ShutdownGrace {
 // headers, `Connection: close`, the body.
 std::string RenderHttpError(const HttpResponse& response);
 
+// RFC 6455 4.2.1: one Sec-WebSocket-Key, the base64 of 16 bytes. Beast only
+// requires the header to be there and short.
+Status CheckWebSocketKey(const http::request<http::string_body>& request);
+
 }  // namespace ctxd::server

@@ -1,11 +1,23 @@
 #include "server/streams.h"
 
+#include <algorithm>
 #include <boost/beast/http/status.hpp>
+#include <cctype>
 
 #include "server/sse_session.h"
 #include "server/ws_session.h"
 
 namespace ctxd::server {
+
+Status CheckWebSocketKey(const http::request<http::string_body>& request) {
+  const auto key = request.find(http::field::sec_websocket_key);
+  const bool one = request.count(http::field::sec_websocket_key) == 1;
+  auto base64 = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/'; };
+  const bool valid = one && key->value().size() == 24 && key->value().ends_with("==") &&
+                     std::all_of(key->value().begin(), key->value().end() - 2, base64);
+  if (valid) return Status::Ok();
+  return Status::InvalidArgument("Sec-WebSocket-Key must be one header with the base64 of 16 bytes");
+}
 
 std::string RenderHttpError(const HttpResponse& response) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " ";

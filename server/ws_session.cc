@@ -44,6 +44,7 @@ void WsSession::Run(http::request<http::string_body> request) {
   if (!websocket::is_upgrade(request)) {
     return Reject(BadRequest("GET /v1/ws is a WebSocket endpoint: send an Upgrade: websocket request"));
   }
+  if (Status key = CheckWebSocketKey(request); !key.ok()) return Reject(BadRequest(key.message()));
   HttpRequest view;
   view.target = request.target();
   ParsedTarget target;

@@ -114,6 +114,8 @@ void EioServer::HandleWebSocket(HttpStream stream, http::request<http::string_bo
     return RejectUpgrade(std::move(socket), BadRequest(s.message()));
   }
   view.query = std::move(target.query);
+  if (Status s = CheckWebSocketKey(request); !s.ok())
+    return RejectUpgrade(std::move(socket), BadRequest(s.message()));
   if (Status s = CheckQuery(view.Query("EIO"), view.Query("transport"), "websocket"); !s.ok()) {
     return RejectUpgrade(std::move(socket), EngineIoError(s.message()));
   }

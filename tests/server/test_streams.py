@@ -290,6 +290,12 @@ class StreamTest(unittest.TestCase):
             self.assertIn("400", str(refused.exception))
         r = requests.post(self.ctxd.url + "/v1/ws", timeout=5)
         self.assertEqual(r.status_code, 405)
+        upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13"}
+        for key in ("", "abc", "!!!!!!!!!!!!!!!!!!!!!!==", "dGhlIHNhbXBsZSBub25jZQ"):
+            r = requests.get(self.ctxd.url + "/v1/ws", headers=dict(upgrade, **{"Sec-WebSocket-Key": key}),
+                             timeout=5)
+            self.assertEqual(r.status_code, 400, key)
+            self.assertIn("Sec-WebSocket-Key", r.json()["error"]["message"])
 
     # --- SSE --------------------------------------------------------------
 
