@@ -26,11 +26,13 @@ Json AuthOf(std::string_view data) {
   return auth.ok() ? std::move(auth).value() : Json();
 }
 
-std::optional<uint64_t> FromSeq(const Json& auth) {
-  if (!auth.is_object()) return std::nullopt;
-  auto it = auth.find("from_seq");
-  if (it == auth.end() || !it->is_number_unsigned()) return std::nullopt;
-  return it->get<uint64_t>();
+// auth.from_seq (ctxd's extension): absent or null is live only. Anything but
+// a seq is refused: a client that meant to resume would miss events.
+StatusOr<std::optional<uint64_t>> FromSeq(const Json& auth) {
+  auto it = auth.is_object() ? auth.find("from_seq") : auth.end();
+  if (it == auth.end() || it->is_null()) return std::optional<uint64_t>();
+  if (!it->is_number_unsigned()) return Status::InvalidArgument("auth.from_seq must be an event seq");
+  return std::optional<uint64_t>(it->get<uint64_t>());
 }
 
 std::string SidJson(const std::string& sid) {
@@ -81,6 +83,8 @@ void SioSockets::OnConnect(const SioPacket& packet) {
   const Nsp nsp = *NspOf(packet.nsp);
   if (sockets_[static_cast<int>(nsp)]) Disconnect(nsp);
   const Json auth = AuthOf(packet.data);
+  const auto from_seq = FromSeq(auth);
+  if (!from_seq.ok()) return host_.Send(ConnectErrorMessage(packet.nsp, from_seq.status().message()));
   Socket socket;
   socket.sid = NewUuid();
   if (nsp == Nsp::kGraph) {
@@ -94,7 +98,7 @@ void SioSockets::OnConnect(const SioPacket& packet) {
   sockets_[static_cast<int>(nsp)] = std::move(socket);
   host_.Send(
       SioMessage(SioType::kConnect, packet.nsp, std::nullopt, SidJson(sockets_[static_cast<int>(nsp)]->sid)));
-  Attach(nsp, FromSeq(auth));
+  Attach(nsp, *from_seq);
 }
 
 // Joins the hub; the events up to the seq it returns come from the log

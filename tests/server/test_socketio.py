@@ -227,6 +227,14 @@ class Scenarios:
         rec.disconnect()
         self.assertEqual(rec.connect_errors, [("/graph", {"message": "Connection rejected by server"})])
 
+    def test_a_from_seq_that_is_not_a_seq_is_refused(self):
+        for bad in ("abc", -1, 1.5, [1]):
+            rec = Recorder(self.ctxd.url, self.TRANSPORTS, ("/graph",), {"session_id": "from-seq", "from_seq": bad})
+            with self.assertRaises(socketio.exceptions.ConnectionError):
+                rec.connect(wait_timeout=3)
+            rec.disconnect()
+            self.assertEqual(rec.connect_errors, [("/graph", {"message": "auth.from_seq must be an event seq"})])
+
     def test_unknown_namespace_refused(self):
         rec = Recorder(self.ctxd.url, self.TRANSPORTS, ("/nope",))
         with self.assertRaises(socketio.exceptions.ConnectionError):
