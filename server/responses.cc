@@ -56,8 +56,10 @@ HttpResponse ErrorResponse(const Status& status) {
 
 HttpResponse BadRequest(std::string_view message) { return ErrorResponse(400, "BAD_REQUEST", message); }
 HttpResponse NotFound(std::string_view message) { return ErrorResponse(404, "NOT_FOUND", message); }
-HttpResponse MethodNotAllowed() {
-  return ErrorResponse(405, "METHOD_NOT_ALLOWED", "this method is not allowed on this path");
+HttpResponse MethodNotAllowed(std::string allow) {
+  HttpResponse response = ErrorResponse(405, "METHOD_NOT_ALLOWED", "this method is not allowed on this path");
+  response.headers.emplace_back("Allow", std::move(allow));
+  return response;
 }
 
 HttpResponse LegacyError(int status, std::string_view message) {

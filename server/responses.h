@@ -21,7 +21,8 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 HttpResponse ErrorResponse(const Status& status);
 HttpResponse BadRequest(std::string_view message);
 HttpResponse NotFound(std::string_view message);
-HttpResponse MethodNotAllowed();
+// `allow`: the methods the path takes, for the Allow header ("GET, PUT").
+HttpResponse MethodNotAllowed(std::string allow);
 
 // The old context server's errors: {"error": "...", "status": "error"}.
 HttpResponse LegacyError(int status, std::string_view message);

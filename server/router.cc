@@ -71,6 +71,39 @@ bool PathMatches(const Route& route, const std::vector<std::string>& segments) {
   return true;
 }
 
+const char* MethodName(Method method) {
+  switch (method) {
+    case Method::kGet:
+      return "GET";
+    case Method::kHead:
+      return "HEAD";
+    case Method::kPost:
+      return "POST";
+    case Method::kPut:
+      return "PUT";
+    case Method::kDelete:
+      return "DELETE";
+    case Method::kPatch:
+      return "PATCH";
+    case Method::kOptions:
+      return "OPTIONS";
+    case Method::kOther:
+      break;
+  }
+  return "";
+}
+
+// The Allow header of a 405: the methods of every route on this path.
+std::string AllowedMethods(const std::vector<std::string>& segments) {
+  std::string allow;
+  for (const Route& route : kRoutes) {
+    if (!PathMatches(route, segments)) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += MethodName(route.method);
+  }
+  return allow;
+}
+
 // The old /ctx routes answer in their own error form.
 bool IsLegacyPath(const std::vector<std::string>& segments) {
   return !segments.empty() && segments[0] == "ctx";
@@ -82,7 +115,8 @@ RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
   ParsedTarget target;
   if (Status parsed = ParseTarget(request.target, &target); !parsed.ok()) {
     // The path is decoded before the query: a bad query of /ctx still has its path.
-    respond(IsLegacyPath(target.segments) ? LegacyError(400, parsed.message()) : BadRequest(parsed.message()));
+    respond(IsLegacyPath(target.segments) ? LegacyError(400, parsed.message())
+                                          : BadRequest(parsed.message()));
     return RouteClass::kOther;
   }
   request.segments = std::move(target.segments);
@@ -104,7 +138,10 @@ RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
   }
   const bool legacy = IsLegacyPath(request.segments);
   if (path_match != nullptr) {
-    respond(legacy ? LegacyError(405, "method not allowed") : MethodNotAllowed());
+    const std::string allow = AllowedMethods(request.segments);
+    HttpResponse refusal = legacy ? LegacyError(405, "method not allowed") : MethodNotAllowed(allow);
+    if (legacy) refusal.headers.emplace_back("Allow", allow);
+    respond(std::move(refusal));
     return path_match->route_class;
   }
   respond(legacy ? LegacyError(404, "not found") : NotFound("no such endpoint"));

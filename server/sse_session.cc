@@ -54,7 +54,7 @@ SseSession::~SseSession() { context_.server.metrics.ConnectionClosed(); }
 
 void SseSession::Run(const http::request<http::string_body>& request) {
   output_.SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
-  if (request.method() != http::verb::get) return Reject(MethodNotAllowed());
+  if (request.method() != http::verb::get) return Reject(MethodNotAllowed("GET"));
   HttpRequest view;
   view.target = request.target();
   ParsedTarget target;

@@ -103,7 +103,7 @@ class ShutdownGrace {
 
 // An HTTP error answer written by hand on a socket taken over from the HTTP
 // session (a refused upgrade, a bad SSE query): the status line, JSON
-// headers, `Connection: close`, the body.
+// headers and the response's own (Allow), `Connection: close`, the body.
 std::string RenderHttpError(const HttpResponse& response);
 
 // RFC 6455 4.2.1: one Sec-WebSocket-Key, the base64 of 16 bytes. Beast only

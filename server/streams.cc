@@ -26,6 +26,7 @@ std::string RenderHttpError(const HttpResponse& response) {
   out.append("\r\nContent-Type: ");
   out.append(response.content_type);
   out.append("\r\nContent-Length: " + std::to_string(response.body.size()));
+  for (const auto& [name, value] : response.headers) out.append("\r\n" + name + ": " + value);
   out.append("\r\nConnection: close\r\n\r\n");
   out.append(response.body);
   return out;

@@ -40,7 +40,7 @@ WsSession::~WsSession() { context_.server.metrics.ConnectionClosed(); }
 
 void WsSession::Run(http::request<http::string_body> request) {
   output().SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
-  if (request.method() != http::verb::get) return Reject(MethodNotAllowed());
+  if (request.method() != http::verb::get) return Reject(MethodNotAllowed("GET"));
   if (!websocket::is_upgrade(request)) {
     return Reject(BadRequest("GET /v1/ws is a WebSocket endpoint: send an Upgrade: websocket request"));
   }

@@ -105,6 +105,7 @@ class LegacyTest(unittest.TestCase):
     def test_unknown_legacy_path_and_method(self):
         self.assertLegacyError(self.ctxd.get("/ctx/nope"), 404)
         self.assertLegacyError(self.ctxd.put("/ctx", json={}), 405)
+        self.assertEqual(self.ctxd.put("/ctx", json={}).headers["Allow"], "GET, POST")
 
 
 if __name__ == "__main__":
