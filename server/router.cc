@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <string_view>
@@ -93,14 +94,18 @@ const char* MethodName(Method method) {
   return "";
 }
 
-// The Allow header of a 405: the methods of every route on this path.
+// The Allow header of a 405: the methods of the routes on this path, each
+// once (a literal and a "*" route may both match).
 std::string AllowedMethods(const std::vector<std::string>& segments) {
-  std::string allow;
+  std::vector<Method> methods;
   for (const Route& route : kRoutes) {
-    if (!PathMatches(route, segments)) continue;
-    if (!allow.empty()) allow += ", ";
-    allow += MethodName(route.method);
+    if (PathMatches(route, segments) &&
+        std::find(methods.begin(), methods.end(), route.method) == methods.end()) {
+      methods.push_back(route.method);
+    }
   }
+  std::string allow;
+  for (Method method : methods) allow += (allow.empty() ? "" : ", ") + std::string(MethodName(method));
   return allow;
 }
 

@@ -106,6 +106,7 @@ class LegacyTest(unittest.TestCase):
         self.assertLegacyError(self.ctxd.get("/ctx/nope"), 404)
         self.assertLegacyError(self.ctxd.put("/ctx", json={}), 405)
         self.assertEqual(self.ctxd.put("/ctx", json={}).headers["Allow"], "GET, POST")
+        self.assertEqual(self.ctxd.delete("/ctx/dump/list").headers["Allow"], "GET")
 
 
 if __name__ == "__main__":
