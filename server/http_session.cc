@@ -88,9 +88,10 @@ void HttpSession::OnHeader(beast::error_code ec) {
   if (ec) return OnReadError(ec);
   request_start_ = std::chrono::steady_clock::now();
   if (Status framing = CheckTransferEncoding(parser_->get()); !framing.ok()) {
+    HttpResponse refusal = RequestError(400, "BAD_REQUEST", framing.message());
     reading_ = false;
     parser_.reset();
-    return Reject(BadRequest(framing.message()));
+    return Reject(std::move(refusal));
   }
   // Usually the body came with the header: parse it here instead of through
   // another asynchronous read.
@@ -152,27 +153,46 @@ void HttpSession::OnRead(beast::error_code ec) {
 }
 
 void HttpSession::OnReadError(beast::error_code ec) {
+  std::optional<HttpResponse> refusal;
+  if (ec == http::error::body_limit) {
+    refusal = RequestError(
+        413, "PAYLOAD_TOO_LARGE",
+        "the request body is larger than " + std::to_string(shared_.limits.body_limit) + " bytes");
+  } else if (ec == http::error::header_limit) {
+    refusal = RequestError(
+        431, "BAD_REQUEST",
+        "the request header is larger than " + std::to_string(shared_.limits.header_limit) + " bytes");
+  } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+             ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    // A malformed request (bad method, target, version, header or chunk).
+    refusal = RequestError(400, "BAD_REQUEST", "malformed HTTP request: " + ec.message());
+  }
   reading_ = false;
   parser_.reset();
   if (closed_ || lingering_) return;
-  if (ec == http::error::body_limit) {
-    return Reject(ErrorResponse(
-        413, "PAYLOAD_TOO_LARGE",
-        "the request body is larger than " + std::to_string(shared_.limits.body_limit) + " bytes"));
-  }
-  if (ec == http::error::header_limit) {
-    return Reject(ErrorResponse(
-        431, "BAD_REQUEST",
-        "the request header is larger than " + std::to_string(shared_.limits.header_limit) + " bytes"));
-  }
-  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-      ec != http::error::end_of_stream && ec != http::error::partial_message) {
-    // A malformed request (bad method, target, version, header or chunk).
-    return Reject(BadRequest("malformed HTTP request: " + ec.message()));
-  }
+  if (refusal) return Reject(std::move(*refusal));
   // End of stream, timeout, reset, cancelled by Shutdown: nothing to answer.
   closing_ = true;
   MaybeWrite();
+}
+
+// An error found before routing, in the form of the routes the target names
+// (as far as it was read): the old /ctx routes answer {"error", "status"}.
+HttpResponse HttpSession::RequestError(int status, std::string_view code, const std::string& message) const {
+  const std::string_view path = PathOf(TargetSoFar());
+  const bool legacy = path == "/ctx" || path.starts_with("/ctx/");
+  return legacy ? LegacyError(status, message) : ErrorResponse(status, code, message);
+}
+
+// The parser's target, or, when it gave up before the end of the request
+// line (a line over the header limit), the target in the bytes read so far.
+std::string_view HttpSession::TargetSoFar() const {
+  if (parser_ && !parser_->get().target().empty()) return parser_->get().target();
+  const std::string_view raw(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+  const size_t space = raw.find(' ');
+  if (space == std::string_view::npos) return {};
+  const std::string_view rest = raw.substr(space + 1);
+  return rest.substr(0, rest.find_first_of(" \r\n"));
 }
 
 void HttpSession::Reject(HttpResponse response) {

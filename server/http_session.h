@@ -78,6 +78,8 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
 
   void DoRead();
   void OnHeader(beast::error_code ec);
+  HttpResponse RequestError(int status, std::string_view code, const std::string& message) const;
+  std::string_view TargetSoFar() const;
   static Status CheckTransferEncoding(const http::request_header<>& header);
   void ReadBody();
   void OnRead(beast::error_code ec);
