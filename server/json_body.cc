@@ -122,25 +122,31 @@ bool ParseFlatObject(std::string_view text, FlatObject* out) {
   return pos == text.size() && engine::IsValidUtf8(text);
 }
 
-StatusOr<Json> ParseJson(std::string_view text) {
+StatusOr<Json> ParseJson(std::string_view text, std::string_view what) {
+  const std::string subject(what);
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return Status::InvalidArgument("the request body is empty; expected JSON");
+    return Status::InvalidArgument(subject + " is empty; expected JSON");
   }
   if (NestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
-    return Status::InvalidArgument("the JSON body is nested deeper than " + std::to_string(kMaxJsonDepth) +
+    return Status::InvalidArgument(subject + " is JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
                                    " levels");
   }
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    return Status::InvalidArgument("the request body is not valid JSON (or not UTF-8)");
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, ...".
+    const std::string_view detail = e.what();
+    const size_t bracket = detail.find("] ");
+    return Status::InvalidArgument(
+        subject + " is not valid JSON: " +
+        std::string(bracket == std::string_view::npos ? detail : detail.substr(bracket + 2)));
   }
-  return value;
 }
 
-StatusOr<Json> ParseJsonObject(std::string_view text) {
-  auto value = ParseJson(text);
+StatusOr<Json> ParseJsonObject(std::string_view text, std::string_view what) {
+  auto value = ParseJson(text, what);
   if (value.ok() && !value->is_object()) {
-    return Status::InvalidArgument("the request body must be a JSON object");
+    return Status::InvalidArgument(std::string(what) + " must be a JSON object");
   }
   return value;
 }

@@ -18,10 +18,11 @@ using Json = nlohmann::json;
 inline constexpr int kMaxJsonDepth = 256;
 
 // Parses `text` as one JSON value. kInvalidArgument when it is empty,
-// malformed, not UTF-8 or nested deeper than kMaxJsonDepth.
-StatusOr<Json> ParseJson(std::string_view text);
+// malformed, not UTF-8 or nested deeper than kMaxJsonDepth, with a message
+// that names the text as `what` and says where the parser stopped.
+StatusOr<Json> ParseJson(std::string_view text, std::string_view what = "the request body");
 // ParseJson, and the value must be an object.
-StatusOr<Json> ParseJsonObject(std::string_view text);
+StatusOr<Json> ParseJsonObject(std::string_view text, std::string_view what = "the request body");
 
 // The canonical JSON text of `value` (what the engine stores).
 std::string CanonicalJson(const Json& value);

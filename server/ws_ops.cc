@@ -125,7 +125,7 @@ std::optional<StatusOr<WsOp>> ParseFlatSet(std::string_view text, std::string* i
 StatusOr<WsOp> ParseWsOp(std::string_view text, std::string* id) {
   *id = "null";
   if (auto flat = ParseFlatSet(text, id)) return std::move(*flat);
-  auto message = ParseJsonObject(text);
+  auto message = ParseJsonObject(text, "the message");
   if (!message.ok()) return message.status();
   CTXD_RETURN_IF_ERROR(ReadId(*message, id));
   std::string name;

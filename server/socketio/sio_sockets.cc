@@ -199,8 +199,9 @@ void SioSockets::CloseAll() {
 }
 
 void SioSockets::OnEvent(const SioPacket& packet, Nsp nsp) {
-  auto args = ParseJson(packet.data);
-  if (!args.ok() || !args->is_array() || args->empty() || !(*args)[0].is_string()) {
+  auto args = ParseJson(packet.data, "the event");
+  if (!args.ok()) return Emit(nsp, "error", MessagePayload(args.status().message()));
+  if (!args->is_array() || args->empty() || !(*args)[0].is_string()) {
     return Emit(nsp, "error", MessagePayload("an event is a JSON array that starts with its name"));
   }
   const std::string name = (*args)[0].get<std::string>();

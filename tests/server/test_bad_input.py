@@ -123,10 +123,18 @@ class BadInputTest(unittest.TestCase):
         for body in (b"{", b'{"value": }', b"nul", b"", b"   ", b'{"value": 1} trailing', b"\xff\xfe",
                      # Near misses of the plain {"value": "<string>"} fast path.
                      b'{"value":"a\x01b"}', b'{"value":"abc', b'{"value":"x"} x', b'{"value":"x",}',
-                     b'{"value":"x"}}', b'{"value":"x\\"}', b'{"value" "x"}', b'{value:"x"}'):
+                     b'{"value":"x"}}', b'{"value":"x\\"}', b'{"value" "x"}', b'{value:"x"}',
+                     # Numbers nlohmann cannot hold: refused, not an internal error.
+                     b'{"value": 1e400}', b'{"value": -1e400}'):
             self.assertApiError(requests.put(self.ctxd.url + "/v1/context/k", data=body, timeout=5))
             self.assertApiError(requests.post(self.ctxd.url + "/v1/context", data=body, timeout=5))
             self.assertApiError(requests.post(self.ctxd.url + "/v1/sessions/s/commands", data=body, timeout=5))
+
+    def test_a_json_error_says_where_the_parser_stopped(self):
+        r = requests.put(self.ctxd.url + "/v1/context/k", data=b'{"value": }', timeout=5)
+        self.assertApiError(r)
+        self.assertTrue(r.json()["error"]["message"].startswith(
+            "the request body is not valid JSON: parse error at line 1, column 11"), r.text)
 
     def test_wrong_types(self):
         for body in ([1], "str", 5, {"no_value": 1}, {"value": 1, "actor": 5}, {"value": 1, "session": []},

@@ -226,6 +226,8 @@ class StreamTest(unittest.TestCase):
                 self.assertEqual(answer["id"], want_id, message)
                 self.assertEqual(answer["error"]["code"], code, (message, answer))
                 self.assertTrue(answer["error"]["message"])
+                if message == "not json":
+                    self.assertTrue(answer["error"]["message"].startswith("the message is not valid JSON: "), answer)
             ws.ws.send_binary(b"\x00\x01")
             self.assertEqual(ws.recv_json()["error"]["code"], "BAD_REQUEST")
             self.assertEqual(self.head(), head)
