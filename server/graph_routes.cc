@@ -244,10 +244,13 @@ void PostRestore(ServerContext& ctx, HttpRequest& request, const Responder& resp
   std::string name;
   Status s = PrepareCommand(request, SessionParam(request), *body, &fields);
   if (s.ok()) s = OptionalString(*body, "name", &name);
+  const auto it = body->find("seq");
+  const bool has_seq = it != body->end() && !it->is_null();
+  if (s.ok() && !name.empty() && has_seq)
+    s = Status::InvalidArgument("restore takes a 'name' or a 'seq', not both");
   uint64_t seq = 0;
   if (s.ok() && name.empty()) {
-    auto it = body->find("seq");
-    if (it == body->end() || !it->is_number_unsigned()) {
+    if (!has_seq || !it->is_number_unsigned()) {
       s = Status::InvalidArgument("restore needs a 'name' (string) or a 'seq' (non-negative integer)");
     } else {
       seq = it->get<uint64_t>();

@@ -366,6 +366,7 @@ class RestTest(unittest.TestCase):
         self.assertEqual(by_seq.status_code, 200, by_seq.text)
         self.assertError(self.ctxd.post("/v1/sessions/g6/restore", json={"name": "nope"}), 404, "NOT_FOUND")
         self.assertError(self.ctxd.post("/v1/sessions/g6/restore", json={}), 400, "BAD_REQUEST")
+        self.assertError(self.ctxd.post("/v1/sessions/g6/restore", json={"name": "v1", "seq": 1}), 400, "BAD_REQUEST")
         self.assertError(self.ctxd.post("/v1/sessions/g6/saves", json={}), 400, "BAD_REQUEST")
         self.assertError(self.ctxd.get("/v1/sessions/nope/saves"), 404, "NOT_FOUND")
 
