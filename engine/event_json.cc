@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "engine/json_text.h"
+#include "engine/state.h"
 
 namespace ctxd::engine {
 
@@ -69,18 +70,18 @@ void AppendFields(std::string* out, const CtxDel& c) {
   AppendStringField(out, "key", c.key);
   AppendRawField(out, "old", c.old);
 }
-void AppendNodeFields(std::string* out, const std::string& node, const std::string& type,
-                      const std::string& name, const Props& props) {
+void AppendNodeChangeFields(std::string* out, const std::string& node, const std::string& type,
+                            const std::string& name, const Props& props) {
   AppendStringField(out, "node", node);
   AppendStringField(out, "type", type);
   AppendStringField(out, "name", name);
   AppendProps(out, props);
 }
 void AppendFields(std::string* out, const NodeAdd& c) {
-  AppendNodeFields(out, c.node, c.type, c.name, c.props);
+  AppendNodeChangeFields(out, c.node, c.type, c.name, c.props);
 }
 void AppendFields(std::string* out, const NodeRemove& c) {
-  AppendNodeFields(out, c.node, c.type, c.name, c.props);
+  AppendNodeChangeFields(out, c.node, c.type, c.name, c.props);
 }
 void AppendFields(std::string* out, const EdgeAdd& c) {
   AppendStringField(out, "parent", c.parent);
@@ -189,22 +190,12 @@ void AppendStringArray(std::string* out, const std::set<std::string>& items) {
 void AppendNodeFields(std::string* out, std::string_view id, const Node& node) {
   out->append("\"id\":");
   AppendJsonString(out, id);
-  out->append(",\"type\":");
-  AppendJsonString(out, node.type);
-  out->append(",\"name\":");
-  AppendJsonString(out, node.name);
-  out->append(",\"props\":{");
-  bool first = true;
-  for (const auto& [name, value] : node.props) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(out, name);
-    out->push_back(':');
-    out->append(value);
-  }
-  out->append("},\"parents\":");
+  AppendStringField(out, "type", node.type);
+  AppendStringField(out, "name", node.name);
+  AppendProps(out, node.props);
+  AppendKey(out, "parents");
   AppendStringArray(out, node.parents);
-  out->append(",\"children\":");
+  AppendKey(out, "children");
   AppendStringArray(out, node.children);
 }
 

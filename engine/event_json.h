@@ -7,9 +7,10 @@
 #include <string_view>
 
 #include "engine/event.h"
-#include "engine/state.h"
 
 namespace ctxd::engine {
+
+struct Node;  // engine/state.h
 
 // {"seq":..,"ts":"..","type":"..","actor":..,"session":..,"command_id":..,
 //  "changes":[{"op":"ctx.put","key":..,"value":..,"old":..},..], ...}
