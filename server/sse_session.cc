@@ -43,8 +43,8 @@ SseSession::SseSession(StreamSocket socket, StreamContext& context)
       context_(context),
       socket_(std::move(socket)),
       output_(socket_, context.options.output),
-      membership_(context),
-      grace_(context, strand_) {
+      membership_(context_),
+      grace_(context_, strand_) {
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
   context_.server.metrics.ConnectionOpened();

@@ -41,6 +41,7 @@ struct StreamContext {
 // A stream session's place among the open streams, from Join() until
 // Leave() or its destruction: registered for shutdown (ConnectionRegistry)
 // and counted in ServerContext::stream_clients (GET /ctx/all, metrics).
+// `context` is the session's own copy, which outlives this member.
 // The session's strand only.
 class StreamMembership {
  public:
@@ -61,13 +62,14 @@ class StreamMembership {
   }
 
  private:
-  const StreamContext context_;
+  const StreamContext& context_;
   uint64_t registry_id_ = 0;  // 0: not a member
 };
 
 // A stream session's shutdown: once started, the session ends when every
 // event already durable is out (its next seq is past the durable seq), or
 // when StreamOptions::shutdown_grace is over, checking every 10 ms.
+// `context` is the session's own copy, which outlives this member.
 // The session's strand only.
 class ShutdownGrace {
  public:
@@ -95,7 +97,7 @@ class ShutdownGrace {
   void Cancel() { timer_.cancel(); }
 
  private:
-  const StreamContext context_;
+  const StreamContext& context_;
   net::steady_timer timer_;
   bool started_ = false;
   std::chrono::steady_clock::time_point deadline_;

@@ -28,8 +28,8 @@ WsSession::WsSession(StreamSocket socket, StreamContext& context)
     : Subscriber(context.hub, socket.get_executor(), StreamFormat::kWebSocket),
       context_(context),
       ws_(std::move(socket), context.options.output),
-      membership_(context),
-      grace_(context, strand_) {
+      membership_(context_),
+      grace_(context_, strand_) {
   ws_.next_layer().OnInputDrained([this] { CommitDeferredOps(); });
   // The connection still counts (ctxd_connections, --max-connections) after
   // the HTTP session handed it over.
