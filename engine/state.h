@@ -116,7 +116,7 @@ struct State {
         dedupe(limits.dedupe_capacity) {}
 
   size_t max_undo_depth = 1000;
-  size_t max_value_bytes = size_t{1} << 20;  // checked when a command writes a value
+  size_t max_value_bytes = EngineLimits{}.max_value_bytes;  // checked when a command writes a value
   ContextMap context;
   std::map<std::string, Session> sessions;
   DedupeTable dedupe;

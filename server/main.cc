@@ -28,7 +28,7 @@ struct Flags {
   std::string tls_key;
   std::string log_level;
   size_t max_body = 2 * 1024 * 1024;
-  size_t max_value = 1024 * 1024;
+  size_t max_value = ctxd::engine::EngineLimits{}.max_value_bytes;
   size_t max_connections = 10000;
   size_t io_threads = 2;
   int idle_timeout = 60;
