@@ -70,13 +70,13 @@ StatusOr<uint64_t> Snapshotter::SnapshotNow() {
   std::lock_guard work(work_mu_);
   auto seq = CatchUpAndWrite();
   if (!seq.ok()) return seq;
-  {
-    std::lock_guard lock(mu_);
-    last_snapshot_seq_ = *seq;
-    last_snapshot_time_ = std::chrono::steady_clock::now();
-  }
+  // Pruned first, so that once last_snapshot_seq() shows the new snapshot
+  // the ones it replaces are gone.
   Status pruned = Prune();
   if (!pruned.ok()) spdlog::warn("pruning old snapshots failed: {}", pruned.ToString());
+  std::lock_guard lock(mu_);
+  last_snapshot_seq_ = *seq;
+  last_snapshot_time_ = std::chrono::steady_clock::now();
   return seq;
 }
 
