@@ -226,6 +226,7 @@ RocksDb::Params EventLog::Impl::ParamsFor(Access access, bool create) const {
   params.create = create;
   params.secondary_dir = options_.secondary_dir;
   params.env = static_cast<rocksdb::Env*>(options_.env);
+  params.every_write_synced = options_.every_write_synced;
   return params;
 }
 

@@ -33,6 +33,10 @@ struct LogOptions {
   std::string secondary_dir;
   // Create the store when `dir` is empty or absent (kReadWrite only).
   bool create_if_missing = true;
+  // Every Append will be synced (--durability=sync): the WAL is then written
+  // so that each write is durable as it is made (wal_file_system.h), which
+  // is cheaper than a write and an fdatasync; unsynced appends pay for it.
+  bool every_write_synced = true;
   // Test hook: a rocksdb::Env* to run on (fault injection). nullptr = default.
   void* env = nullptr;
 };

@@ -83,7 +83,8 @@ rocksdb::DBOptions DbOptions(const RocksDb::Params& params) {
   if (params.env != nullptr) {
     db.env = params.env;  // a test's (fault injection), without the WAL preallocation
   } else {
-    db.env = params.access == RocksDb::Access::kSecondary ? SecondaryWalEnv() : PrimaryWalEnv();
+    db.env = params.access == RocksDb::Access::kSecondary ? SecondaryWalEnv()
+                                                          : PrimaryWalEnv(params.every_write_synced);
   }
   db.create_if_missing = params.create;
   db.create_missing_column_families = params.create;

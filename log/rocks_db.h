@@ -33,9 +33,10 @@ class RocksDb {
 
   struct Params {
     Access access = Access::kReadWrite;
-    bool create = false;          // kReadWrite: create the DB and our column families
-    std::string secondary_dir;    // kSecondary only
-    rocksdb::Env* env = nullptr;  // nullptr: the WAL Envs of wal_file_system.h
+    bool create = false;             // kReadWrite: create the DB and our column families
+    std::string secondary_dir;       // kSecondary only
+    rocksdb::Env* env = nullptr;     // nullptr: the WAL Envs of wal_file_system.h
+    bool every_write_synced = true;  // kReadWrite: see PrimaryWalEnv
   };
 
   static StatusOr<std::unique_ptr<RocksDb>> Open(const std::string& dir, const Params& params);

@@ -88,6 +88,124 @@ class ZeroFilledPreallocation : public rocksdb::FSWritableFileOwnerWrapper {
   bool preallocating_ = true;
 };
 
+// Why a store whose every write is synced writes its WAL with O_DIRECT |
+// O_DSYNC: a commit is then one write that returns once the data is on the
+// device, with no page cache to copy into and no writeback to start and
+// wait for, as write + fdatasync needs. On this machine's virtio disk that
+// is 80-85 us a commit instead of 90-100, and 4-7 us less CPU. Each flush
+// RocksDB asks for is made durable at once (RocksDB flushes every record
+// and syncs right after); a sync then has nothing left to do. Direct writes
+// must cover whole pages, so the last partly filled page is kept in memory
+// and written again, with the same bytes before its new records, by the
+// next flush: a torn write of that page can only tear the new records. As
+// with ZeroFilledPreallocation, the file is extended ahead with written
+// zeros, so no write changes its size or allocates blocks.
+class DirectWal : public rocksdb::FSWritableFile {
+ public:
+  static constexpr uint64_t kPage = 4096;
+  static constexpr uint64_t kStep = ZeroFilledPreallocation::kStep;
+  // `fd`: the file opened with O_DIRECT | O_DSYNC, owned.
+  explicit DirectWal(int fd) : fd_(fd) { Reserve(kPage); }
+  ~DirectWal() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions&,
+                           rocksdb::IODebugContext*) override {
+    Reserve(size_ - page_start_ + data.size());
+    std::memcpy(tail_.get() + (size_ - page_start_), data.data(), data.size());
+    size_ += data.size();
+    return rocksdb::IOStatus::OK();
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo&, rocksdb::IODebugContext* dbg) override {
+    return Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Flush(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override { return WriteOut(); }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override { return WriteOut(); }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override { return WriteOut(); }
+  uint64_t GetFileSize(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override { return size_; }
+
+  rocksdb::IOStatus Close(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
+    rocksdb::IOStatus written = WriteOut();
+    if (written.ok() && filled_ > size_ && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      written = Failed("cannot trim the preallocated WAL");
+    }
+    ::close(fd_);
+    fd_ = -1;
+    return written;
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  using AlignedBuffer = std::unique_ptr<char, Free>;
+
+  static AlignedBuffer Allocate(size_t bytes) {
+    return AlignedBuffer(static_cast<char*>(std::aligned_alloc(kPage, bytes)));
+  }
+  static uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+  static rocksdb::IOStatus Failed(const std::string& what) {
+    return rocksdb::IOStatus::IOError(what + ": " + std::strerror(errno));
+  }
+
+  // Room for `bytes` from page_start_ on, padded to a whole page.
+  void Reserve(size_t bytes) {
+    const size_t needed = RoundUp(bytes, kPage);
+    if (needed <= capacity_) return;
+    const size_t capacity = std::max(needed, 2 * capacity_);
+    AlignedBuffer grown = Allocate(capacity);
+    if (tail_) std::memcpy(grown.get(), tail_.get(), size_ - page_start_);
+    tail_ = std::move(grown);
+    capacity_ = capacity;
+  }
+
+  // Writes the pages from page_start_ to the end of the last record, zeros
+  // after it; keeps the last partial page for the next write.
+  rocksdb::IOStatus WriteOut() {
+    if (size_ == written_) return rocksdb::IOStatus::OK();
+    const uint64_t end = RoundUp(size_, kPage);
+    if (end > filled_ && !FillZeros(RoundUp(end, kStep))) return Failed("cannot preallocate the WAL");
+    std::memset(tail_.get() + (size_ - page_start_), 0, end - size_);
+    if (!WriteAll(tail_.get(), end - page_start_, page_start_)) return Failed("cannot write the WAL");
+    written_ = size_;
+    const uint64_t last_page = size_ / kPage * kPage;
+    std::memmove(tail_.get(), tail_.get() + (last_page - page_start_), size_ - last_page);
+    page_start_ = last_page;
+    return rocksdb::IOStatus::OK();
+  }
+
+  bool FillZeros(uint64_t to) {
+    static const AlignedBuffer zeros = [] {
+      AlignedBuffer buffer = Allocate(kStep);
+      std::memset(buffer.get(), 0, kStep);
+      return buffer;
+    }();
+    for (; filled_ < to; filled_ += kStep) {
+      if (!WriteAll(zeros.get(), kStep, filled_)) return false;
+    }
+    return true;
+  }
+
+  bool WriteAll(const char* data, uint64_t size, uint64_t offset) const {
+    ssize_t n;
+    do {
+      n = ::pwrite(fd_, data, size, static_cast<off_t>(offset));
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0 && static_cast<uint64_t>(n) != size) errno = EIO;
+    return n >= 0 && static_cast<uint64_t>(n) == size;
+  }
+
+  int fd_;
+  AlignedBuffer tail_;       // the file's bytes from page_start_ to size_
+  size_t capacity_ = 0;      // of tail_
+  uint64_t page_start_ = 0;  // a page boundary: the first byte not yet written for good
+  uint64_t size_ = 0;        // the records appended
+  uint64_t written_ = 0;     // the records on the device
+  uint64_t filled_ = 0;      // the file's size: zeros past written_
+};
+
 // Why the secondary reads only intact records: its WAL reader would skip the
 // zeros of a live WAL to the end of their block and read on, so records the
 // primary writes there later would be missed, and one written across a block
@@ -137,16 +255,29 @@ class IntactRecords : public rocksdb::FSSequentialFile {
   uint64_t intact_end_ = 0;  // a record boundary: everything before it is intact
 };
 
+enum class WalMode { kBuffered, kDirect, kSecondary };
+
 class WalFileSystem : public rocksdb::FileSystemWrapper {
  public:
-  explicit WalFileSystem(bool secondary)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), secondary_(secondary) {}
+  explicit WalFileSystem(WalMode mode) : FileSystemWrapper(rocksdb::FileSystem::Default()), mode_(mode) {}
   const char* Name() const override { return "CtxdWal"; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* file,
                                     rocksdb::IODebugContext* dbg) override {
-    if (secondary_ || !IsWal(name)) return target()->NewWritableFile(name, options, file, dbg);
+    if (mode_ == WalMode::kSecondary || !IsWal(name))
+      return target()->NewWritableFile(name, options, file, dbg);
+    if (mode_ == WalMode::kDirect) {
+      const int fd =
+          ::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT | O_DSYNC, 0644);
+      if (fd >= 0) {
+        *file = std::make_unique<DirectWal>(fd);
+        return rocksdb::IOStatus::OK();
+      }
+      // EINVAL: a file system without O_DIRECT (tmpfs): write + fdatasync there.
+      if (errno != EINVAL)
+        return rocksdb::IOStatus::IOError("cannot open " + name + ": " + std::strerror(errno));
+    }
     rocksdb::IOStatus opened = target()->NewWritableFile(name, options, file, dbg);
     if (!opened.ok()) return opened;
     const int fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
@@ -158,7 +289,8 @@ class WalFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewSequentialFile(const std::string& name, const rocksdb::FileOptions& options,
                                       std::unique_ptr<rocksdb::FSSequentialFile>* file,
                                       rocksdb::IODebugContext* dbg) override {
-    if (!secondary_ || !IsWal(name)) return target()->NewSequentialFile(name, options, file, dbg);
+    if (mode_ != WalMode::kSecondary || !IsWal(name))
+      return target()->NewSequentialFile(name, options, file, dbg);
     std::unique_ptr<rocksdb::FSRandomAccessFile> random;
     rocksdb::IOStatus opened = target()->NewRandomAccessFile(name, options, &random, dbg);
     if (opened.ok()) *file = std::make_unique<IntactRecords>(std::move(random));
@@ -166,20 +298,25 @@ class WalFileSystem : public rocksdb::FileSystemWrapper {
   }
 
  private:
-  const bool secondary_;
+  const WalMode mode_;
 };
+
+rocksdb::Env* NewWalEnv(WalMode mode) {
+  return rocksdb::NewCompositeEnv(std::make_shared<WalFileSystem>(mode)).release();
+}
 
 }  // namespace
 
 // Never destroyed, like rocksdb::Env::Default(): a DB closed during the
 // process's exit may still use it.
-rocksdb::Env* PrimaryWalEnv() {
-  static rocksdb::Env* const env = rocksdb::NewCompositeEnv(std::make_shared<WalFileSystem>(false)).release();
-  return env;
+rocksdb::Env* PrimaryWalEnv(bool every_write_synced) {
+  static rocksdb::Env* const buffered = NewWalEnv(WalMode::kBuffered);
+  static rocksdb::Env* const direct = NewWalEnv(WalMode::kDirect);
+  return every_write_synced ? direct : buffered;
 }
 
 rocksdb::Env* SecondaryWalEnv() {
-  static rocksdb::Env* const env = rocksdb::NewCompositeEnv(std::make_shared<WalFileSystem>(true)).release();
+  static rocksdb::Env* const env = NewWalEnv(WalMode::kSecondary);
   return env;
 }
 

@@ -85,6 +85,7 @@ std::string Store::SessionIndexPrefix(std::string_view session) {
 StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   log::LogOptions log_options;
   log_options.env = options.env;
+  log_options.every_write_synced = options.sync;
   auto log = log::EventLog::Open(options.dir, log_options);
   if (!log.ok()) return log.status();
   const auto started = std::chrono::steady_clock::now();

@@ -713,8 +713,25 @@ int64_t IntactEnd(const std::string& bytes, uint64_t from = 0, uint64_t until = 
       from, until);
 }
 
-TEST_F(EventLogTest, TheWalIsPreallocatedWithItsSizeAndTrimmedOnClose) {
-  auto log = OpenLog();
+// The WAL's two ways of writing (wal_file_system.h): direct when every
+// write is synced (GetParam() true), write + fdatasync otherwise.
+class WalTest : public EventLogTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  std::unique_ptr<EventLog> OpenWalLog() { return OpenLog(Options()); }
+  LogOptions Options() const {
+    LogOptions options;
+    options.every_write_synced = GetParam();
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(WalModes, WalTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Direct" : "WriteAndSync";
+                         });
+
+TEST_P(WalTest, TheWalIsPreallocatedWithItsSizeAndTrimmedOnClose) {
+  auto log = OpenWalLog();
   ASSERT_TRUE(log->Append(Records(1, 1), true).ok());
   const auto wals = WalFiles(StoreDir());
   ASSERT_FALSE(wals.empty());
@@ -743,8 +760,8 @@ std::optional<bool> HasUnwrittenExtents(const std::filesystem::path& path) {
   return false;
 }
 
-TEST_F(EventLogTest, TheWalsPreallocatedSpaceIsWrittenZerosSoASyncHasNoExtentToConvert) {
-  auto log = OpenLog();
+TEST_P(WalTest, TheWalsPreallocatedSpaceIsWrittenZerosSoASyncHasNoExtentToConvert) {
+  auto log = OpenWalLog();
   ASSERT_TRUE(log->Append(Records(1, 1), true).ok());
   const auto wal = WalFiles(StoreDir()).back();
   const std::optional<bool> unwritten = HasUnwrittenExtents(wal);
@@ -760,14 +777,14 @@ TEST_F(EventLogTest, TheWalsPreallocatedSpaceIsWrittenZerosSoASyncHasNoExtentToC
 // themselves. They fail cleanly, and once the limit is lifted the log takes
 // appends again with every earlier record intact. In a child process, since
 // the limit is the process's.
-TEST_F(EventLogTest, AWalThatCannotGrowFailsAppendsCleanlyAndTakesThemOnceItCan) {
+TEST_P(WalTest, AWalThatCannotGrowFailsAppendsCleanlyAndTakesThemOnceItCan) {
   // Re-executes the test binary for the child: a fork of a process whose
   // earlier tests left RocksDB threads running could inherit a held lock.
   ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
   const std::string payload(16 * 1024, 'x');
   auto child = [&] {
     ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
-    auto log = OpenLog();
+    auto log = OpenWalLog();
     rlimit unlimited{};
     ::getrlimit(RLIMIT_FSIZE, &unlimited);
     const rlimit limited{(5 << 20) / 2, unlimited.rlim_max};  // 2.5 MiB: inside the third MiB
@@ -786,16 +803,63 @@ TEST_F(EventLogTest, AWalThatCannotGrowFailsAppendsCleanlyAndTakesThemOnceItCan)
   EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
 }
 
-TEST_F(EventLogTest, ACrashImageWithAPreallocatedWalRecoversEverySyncedRecord) {
-  auto log = OpenLog();
-  for (uint64_t seq = 1; seq <= 50; seq += 5) ASSERT_TRUE(log->Append(Records(seq, 5), true).ok());
-  const std::string image = dir_.Sub("image");
-  std::filesystem::copy(StoreDir(), image, std::filesystem::copy_options::recursive);  // as a crash leaves it
+// Records of every size against the WAL's pages (4 KiB), blocks (32 KiB) and
+// preallocation steps (1 MiB); several land in one page, so the direct WAL
+// writes its last page again. An image of the files after each append, as a
+// crash leaves them, recovers every record appended before it.
+TEST_P(WalTest, ACrashImageWithAPreallocatedWalRecoversEverySyncedRecord) {
+  auto log = OpenWalLog();
+  const std::vector<size_t> sizes = {10, 10, 3000, 4096, 40000, 1, 100, (3 << 20) / 2, 5, 70000};
+  std::vector<std::pair<std::string, uint64_t>> images;  // directory, head
+  uint64_t seq = 1;
+  for (size_t size : sizes) {
+    ASSERT_TRUE(log->Append({Record(seq, Blob(size)), Record(seq + 1, Payload(seq + 1))}, true).ok());
+    seq += 2;
+    images.emplace_back(dir_.Sub("image" + std::to_string(images.size())), seq - 1);
+    std::filesystem::copy(StoreDir(), images.back().first, std::filesystem::copy_options::recursive);
+  }
   log.reset();
-  auto recovered = EventLog::Open(image, {});
-  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
-  EXPECT_EQ((*recovered)->head_seq(), 50u);
-  EXPECT_EQ(ReadAll(**recovered, 1, 50, 100), Expected(1, 50));
+  for (const auto& [image, head] : images) {
+    auto recovered = EventLog::Open(image, Options());
+    ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+    EXPECT_EQ((*recovered)->head_seq(), head) << image;
+    const std::vector<Event> events = ReadAll(**recovered, 1, head, head);
+    ASSERT_EQ(events.size(), head) << image;
+    for (uint64_t i = 0; i < head; i += 2) {
+      EXPECT_EQ(events[i].second, Blob(sizes[i / 2])) << image << " seq " << i + 1;
+      EXPECT_EQ(events[i + 1].second, Payload(i + 2)) << image;
+    }
+  }
+}
+
+// The open flags of this process's file descriptor for the store's WAL.
+std::optional<int> WalOpenFlags(const std::string& store) {
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code error;
+    const std::filesystem::path target = std::filesystem::read_symlink(fd.path(), error);
+    if (error || target.parent_path() != store || target.extension() != ".log") continue;
+    std::ifstream info("/proc/self/fdinfo/" + fd.path().filename().string());
+    for (std::string field; info >> field;) {
+      if (field != "flags:") continue;
+      std::string octal;
+      info >> octal;
+      return std::stoi(octal, nullptr, 8);
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_P(WalTest, WhenEveryWriteIsSyncedTheWalIsWrittenDirectlyAndDurably) {
+  const std::string probe = dir_.Sub("probe");
+  const int probed = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT, 0600);
+  if (probed < 0) GTEST_SKIP() << "the file system has no O_DIRECT: " << std::strerror(errno);
+  ::close(probed);
+  auto log = OpenWalLog();
+  ASSERT_TRUE(log->Append(Records(1, 1), true).ok());
+  const std::optional<int> flags = WalOpenFlags(std::filesystem::canonical(StoreDir()));
+  ASSERT_TRUE(flags.has_value());
+  EXPECT_EQ((*flags & O_DIRECT) != 0, GetParam());
+  EXPECT_EQ((*flags & O_DSYNC) == O_DSYNC, GetParam());
 }
 
 TEST_F(EventLogTest, IntactWalEndStopsAtZerosAndAtDamagedOrCutRecords) {
