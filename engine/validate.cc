@@ -10,10 +10,13 @@ namespace {
 
 constexpr size_t kMaxNameBytes = 1024;
 
+// C0, DEL and C1 (U+0080-U+009F, "\xC2\x80"-"\xC2\x9F" in UTF-8): Unicode's
+// control characters (category Cc). `text` is valid UTF-8.
 bool HasControlCharacter(std::string_view text) {
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
     if (u < 0x20 || u == 0x7f) return true;
+    if (u == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f) return true;
   }
   return false;
 }

@@ -94,7 +94,8 @@ TEST_F(ContextTest, IfMatchIsCheckedEvenForUnchangedValue) {
 TEST_F(ContextTest, InvalidKeysAreRefused) {
   for (const std::string& key :
        {std::string(), std::string(1025, 'k'), std::string("a\x01"), std::string("a\x7f"),
-        std::string("a\nb"), std::string("\xff\xfe"), std::string("\xc0\xaf")}) {
+        std::string("a\nb"), std::string("\xff\xfe"), std::string("\xc0\xaf"), std::string("a\xc2\x80"),
+        std::string("\xc2\x85" "b"), std::string("a\xc2\x9f")}) {
     Refuse(Set(key, "1"), StatusCode::kInvalidArgument);
   }
 }
@@ -102,7 +103,8 @@ TEST_F(ContextTest, InvalidKeysAreRefused) {
 TEST_F(ContextTest, LongestAndUnicodeKeysAreAccepted) {
   Accept(Set(std::string(1024, 'k'), "1"));
   Accept(Set("über/日本/🚀", "1"));
-  EXPECT_EQ(state_.context.size(), 2u);
+  Accept(Set("\xc2\xa0\xc2\xbf", "1"));  // U+00A0 and U+00BF, beside the C1 controls
+  EXPECT_EQ(state_.context.size(), 3u);
 }
 
 TEST_F(ContextTest, EmptyValueIsRefused) { Refuse(Set("a", ""), StatusCode::kInvalidArgument); }

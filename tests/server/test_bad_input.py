@@ -179,8 +179,10 @@ class BadInputTest(unittest.TestCase):
     def test_bad_keys(self):
         self.assertApiError(self.ctxd.put("/v1/context/a%01b", json={"value": 1}))
         self.assertApiError(self.ctxd.put("/v1/context/a%0Ab", json={"value": 1}))
+        self.assertApiError(self.ctxd.put("/v1/context/a%C2%85b", json={"value": 1}))  # NEL, a C1 control
         self.assertApiError(self.ctxd.put("/v1/context/" + "k" * 1025, json={"value": 1}))
         self.assertApiError(self.ctxd.post("/v1/context", json={"set": {"bad\u0001": 1}}))
+        self.assertApiError(self.ctxd.post("/v1/context", json={"set": {"bad\u009f": 1}}))
         self.assertApiError(self.ctxd.post("/v1/context", json={"set": {"": 1}}))
 
     def test_deeply_nested_json(self):
