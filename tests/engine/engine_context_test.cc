@@ -95,7 +95,7 @@ TEST_F(ContextTest, InvalidKeysAreRefused) {
   for (const std::string& key :
        {std::string(), std::string(1025, 'k'), std::string("a\x01"), std::string("a\x7f"),
         std::string("a\nb"), std::string("\xff\xfe"), std::string("\xc0\xaf"), std::string("a\xc2\x80"),
-        std::string("\xc2\x85" "b"), std::string("a\xc2\x9f")}) {
+        std::string("\xc2\x85") + "b", std::string("a\xc2\x9f")}) {
     Refuse(Set(key, "1"), StatusCode::kInvalidArgument);
   }
 }
