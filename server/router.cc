@@ -59,10 +59,16 @@ constexpr Route kRoutes[] = {
     {Method::kGet, {"socket.io", ""}, 2, SocketIoPolling, RouteClass::kOther},
     {Method::kPost, {"socket.io", ""}, 2, SocketIoPolling, RouteClass::kOther},
     {Method::kGet, {}, 0, Dashboard, RouteClass::kOps},
-    {Method::kHead, {}, 0, Dashboard, RouteClass::kOps},
     {Method::kGet, {"dashboard", "*"}, 2, Dashboard, RouteClass::kOps},
-    {Method::kHead, {"dashboard", "*"}, 2, Dashboard, RouteClass::kOps},
 };
+
+// HEAD is GET without the body (RFC 9110 9.3.2; the session drops the body
+// and keeps its Content-Length), except on the Socket.IO polling transport,
+// where a GET takes the packets waiting for the client.
+bool Serves(const Route& route, Method method) {
+  if (route.method == method) return true;
+  return method == Method::kHead && route.method == Method::kGet && route.handler != SocketIoPolling;
+}
 
 bool PathMatches(const Route& route, const std::vector<std::string>& segments) {
   if (segments.size() != route.length) return false;
@@ -98,11 +104,13 @@ const char* MethodName(Method method) {
 // once (a literal and a "*" route may both match).
 std::string AllowedMethods(const std::vector<std::string>& segments) {
   std::vector<Method> methods;
+  const auto add = [&methods](Method method) {
+    if (std::find(methods.begin(), methods.end(), method) == methods.end()) methods.push_back(method);
+  };
   for (const Route& route : kRoutes) {
-    if (PathMatches(route, segments) &&
-        std::find(methods.begin(), methods.end(), route.method) == methods.end()) {
-      methods.push_back(route.method);
-    }
+    if (!PathMatches(route, segments)) continue;
+    add(route.method);
+    if (Serves(route, Method::kHead)) add(Method::kHead);
   }
   std::string allow;
   for (Method method : methods) allow += (allow.empty() ? "" : ", ") + std::string(MethodName(method));
@@ -130,9 +138,7 @@ RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
   for (const Route& route : kRoutes) {
     if (!PathMatches(route, request.segments)) continue;
     path_match = &route;
-    // HEAD is served only where a route says so (the dashboard); a GET route
-    // answers it with 405 like any other method.
-    if (route.method != request.method) continue;
+    if (!Serves(route, request.method)) continue;
     try {
       route.handler(ctx_, request, respond);
     } catch (const std::exception& e) {

@@ -112,8 +112,8 @@ class LegacyTest(unittest.TestCase):
     def test_unknown_legacy_path_and_method(self):
         self.assertLegacyError(self.ctxd.get("/ctx/nope"), 404)
         self.assertLegacyError(self.ctxd.put("/ctx", json={}), 405)
-        self.assertEqual(self.ctxd.put("/ctx", json={}).headers["Allow"], "GET, POST")
-        self.assertEqual(self.ctxd.delete("/ctx/dump/list").headers["Allow"], "GET")
+        self.assertEqual(self.ctxd.put("/ctx", json={}).headers["Allow"], "GET, HEAD, POST")
+        self.assertEqual(self.ctxd.delete("/ctx/dump/list").headers["Allow"], "GET, HEAD")
 
 
 if __name__ == "__main__":
