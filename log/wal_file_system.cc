@@ -104,6 +104,20 @@ class DirectWal : public rocksdb::FSWritableFile {
  public:
   static constexpr uint64_t kPage = 4096;
   static constexpr uint64_t kStep = ZeroFilledPreallocation::kStep;
+  // Creates `name` and writes a page of zeros at its start. Leaves `out`
+  // null where the file system refuses direct I/O (EINVAL: tmpfs has no
+  // O_DIRECT; a device would need writes aligned to more than a page).
+  static rocksdb::IOStatus Open(const std::string& name, std::unique_ptr<DirectWal>* out) {
+    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT | O_DSYNC, 0644);
+    if (fd < 0) return errno == EINVAL ? rocksdb::IOStatus::OK() : Failed("cannot open " + name);
+    auto wal = std::make_unique<DirectWal>(fd);
+    std::memset(wal->tail_.get(), 0, kPage);
+    if (!wal->WriteAll(wal->tail_.get(), kPage, 0)) {
+      return errno == EINVAL ? rocksdb::IOStatus::OK() : Failed("cannot write " + name);
+    }
+    *out = std::move(wal);
+    return rocksdb::IOStatus::OK();
+  }
   // `fd`: the file opened with O_DIRECT | O_DSYNC, owned.
   explicit DirectWal(int fd) : fd_(fd) { Reserve(kPage); }
   ~DirectWal() override {
@@ -265,18 +279,17 @@ class WalFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* file,
                                     rocksdb::IODebugContext* dbg) override {
-    if (mode_ == WalMode::kSecondary || !IsWal(name))
+    if (mode_ == WalMode::kSecondary || !IsWal(name)) {
       return target()->NewWritableFile(name, options, file, dbg);
+    }
     if (mode_ == WalMode::kDirect) {
-      const int fd =
-          ::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT | O_DSYNC, 0644);
-      if (fd >= 0) {
-        *file = std::make_unique<DirectWal>(fd);
-        return rocksdb::IOStatus::OK();
+      std::unique_ptr<DirectWal> direct;
+      rocksdb::IOStatus opened = DirectWal::Open(name, &direct);
+      if (!opened.ok() || direct) {
+        *file = std::move(direct);
+        return opened;
       }
-      // EINVAL: a file system without O_DIRECT (tmpfs): write + fdatasync there.
-      if (errno != EINVAL)
-        return rocksdb::IOStatus::IOError("cannot open " + name + ": " + std::strerror(errno));
+      // No direct I/O on this file system: write + fdatasync.
     }
     rocksdb::IOStatus opened = target()->NewWritableFile(name, options, file, dbg);
     if (!opened.ok()) return opened;
@@ -289,8 +302,9 @@ class WalFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewSequentialFile(const std::string& name, const rocksdb::FileOptions& options,
                                       std::unique_ptr<rocksdb::FSSequentialFile>* file,
                                       rocksdb::IODebugContext* dbg) override {
-    if (mode_ != WalMode::kSecondary || !IsWal(name))
+    if (mode_ != WalMode::kSecondary || !IsWal(name)) {
       return target()->NewSequentialFile(name, options, file, dbg);
+    }
     std::unique_ptr<rocksdb::FSRandomAccessFile> random;
     rocksdb::IOStatus opened = target()->NewRandomAccessFile(name, options, &random, dbg);
     if (opened.ok()) *file = std::make_unique<IntactRecords>(std::move(random));

@@ -862,6 +862,34 @@ TEST_P(WalTest, WhenEveryWriteIsSyncedTheWalIsWrittenDirectlyAndDurably) {
   EXPECT_EQ((*flags & O_DSYNC) == O_DSYNC, GetParam());
 }
 
+// Where the file system has no O_DIRECT (tmpfs), the WAL of a store whose
+// every write is synced is written and fdatasynced instead.
+TEST_F(EventLogTest, WithoutODirectTheWalFallsBackToWriteAndSync) {
+  std::string shm = "/dev/shm/ctxd-test-XXXXXX";
+  if (::mkdtemp(shm.data()) == nullptr) GTEST_SKIP() << "no /dev/shm";
+  const std::string probe = shm + "/probe";
+  const int probed = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT, 0600);
+  if (probed >= 0) ::close(probed);
+  if (probed >= 0 || errno != EINVAL) {
+    std::filesystem::remove_all(shm);
+    GTEST_SKIP() << "/dev/shm is not a file system without O_DIRECT";
+  }
+  const std::string store = shm + "/store";
+  {
+    auto log = EventLog::Open(store, {});
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE((*log)->Append(Records(1, 3), true).ok());
+    const std::optional<int> flags = WalOpenFlags(store);
+    ASSERT_TRUE(flags.has_value());
+    EXPECT_EQ(*flags & O_DIRECT, 0);
+  }
+  auto reopened = EventLog::Open(store, {});
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(ReadAll(**reopened, 1, 3, 10), Expected(1, 3));
+  reopened->reset();
+  std::filesystem::remove_all(shm);
+}
+
 TEST_F(EventLogTest, IntactWalEndStopsAtZerosAndAtDamagedOrCutRecords) {
   auto log = OpenLog();
   ASSERT_TRUE(log->Append(Records(1, 10), true).ok());
