@@ -8,11 +8,48 @@
 namespace ctxd::server {
 namespace {
 
-// Nesting depth of `text`, counting brackets outside strings; stops early
-// once past `limit`.
-int NestingDepth(std::string_view text, int limit) {
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+size_t SkipDigits(std::string_view text, size_t pos) {
+  while (pos < text.size() && IsDigit(text[pos])) ++pos;
+  return pos;
+}
+
+// The number token at `start` ('-' or a digit): -?digits(.digits)?([eE][+-]?digits)?
+std::string_view NumberAt(std::string_view text, size_t start) {
+  size_t end = SkipDigits(text, text[start] == '-' ? start + 1 : start);
+  if (end < text.size() && text[end] == '.') end = SkipDigits(text, end + 1);
+  if (end < text.size() && (text[end] == 'e' || text[end] == 'E')) {
+    ++end;
+    if (end < text.size() && (text[end] == '+' || text[end] == '-')) ++end;
+    end = SkipDigits(text, end);
+  }
+  return text.substr(start, std::max<size_t>(end - start, 1));
+}
+
+// Whether `number` is a valid JSON integer literal beyond what 64 bits hold
+// (2^64 - 1, or -2^63), which nlohmann would parse as a double.
+bool IsBigInteger(std::string_view number) {
+  const bool negative = number.front() == '-';
+  const std::string_view digits = number.substr(negative ? 1 : 0);
+  // Not JSON (the parser says so), or a fraction or an exponent: not an integer.
+  if (digits.empty() || (digits.size() > 1 && digits.front() == '0')) return false;
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  const std::string_view max = negative ? "9223372036854775808" : "18446744073709551615";
+  return digits.size() > max.size() || (digits.size() == max.size() && digits > max);
+}
+
+// What a look at `text` before parsing finds: how deep its brackets nest
+// outside strings (counted until past `depth_limit`), and the first integer
+// literal that nlohmann would turn into a double, losing digits.
+struct Prescan {
   int depth = 0;
-  int max_depth = 0;
+  std::string_view big_integer;
+};
+
+Prescan Look(std::string_view text, int depth_limit) {
+  Prescan found;
+  int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -25,12 +62,16 @@ int NestingDepth(std::string_view text, int limit) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth && (max_depth = depth) > limit) return max_depth;
+      if (++depth > found.depth && (found.depth = depth) > depth_limit) return found;
     } else if (c == ']' || c == '}') {
       --depth;
+    } else if (IsDigit(c) || c == '-') {  // a number: digits appear nowhere else outside strings
+      const std::string_view number = NumberAt(text, i);
+      if (found.big_integer.empty() && IsBigInteger(number)) found.big_integer = number;
+      i += number.size() - 1;
     }
   }
-  return max_depth;
+  return found;
 }
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -127,9 +168,14 @@ StatusOr<Json> ParseJson(std::string_view text, std::string_view what) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return Status::InvalidArgument(subject + " is empty; expected JSON");
   }
-  if (NestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+  const Prescan prescan = Look(text, kMaxJsonDepth);
+  if (prescan.depth > kMaxJsonDepth) {
     return Status::InvalidArgument(subject + " is JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
                                    " levels");
+  }
+  if (!prescan.big_integer.empty()) {
+    return Status::InvalidArgument(subject + " has the integer " + std::string(prescan.big_integer) +
+                                   ", beyond the 64 bits integers are kept exactly in; send it as a string");
   }
   try {
     return Json::parse(text);

@@ -131,6 +131,24 @@ class BadInputTest(unittest.TestCase):
             self.assertApiError(requests.post(self.ctxd.url + "/v1/context", data=body, timeout=5))
             self.assertApiError(requests.post(self.ctxd.url + "/v1/sessions/s/commands", data=body, timeout=5))
 
+    def test_an_integer_beyond_64_bits_is_refused_not_rounded(self):
+        """nlohmann would keep it as a double and lose its last digits."""
+        for number in ("18446744073709551616", "-9223372036854775809", "123456789012345678901234567890"):
+            body = ('{"value": {"n": [1, %s]}}' % number).encode()
+            r = requests.put(self.ctxd.url + "/v1/context/k", data=body, timeout=5)
+            self.assertApiError(r)
+            self.assertIn("has the integer %s, beyond the 64 bits" % number, r.json()["error"]["message"])
+            self.assertApiError(requests.post(self.ctxd.url + "/v1/context", data=b'{"set": {"k": %s}}' %
+                                              number.encode(), timeout=5))
+        # The limits themselves, fractions and exponents are numbers as before.
+        for number in ("18446744073709551615", "-9223372036854775808", "18446744073709551616.0", "1e30",
+                       "184467440737095516160e-1"):
+            r = requests.put(self.ctxd.url + "/v1/context/k64", data=('{"value": %s}' % number).encode(), timeout=5)
+            self.assertEqual(r.status_code, 200, (number, r.text))
+            self.assertEqual(json.loads(self.ctxd.get("/v1/context/k64").text)["value"], json.loads(number))
+        self.ctxd.delete("/v1/context/k64")
+        self.head_before = self.ctxd.head()
+
     def test_a_json_error_says_where_the_parser_stopped(self):
         r = requests.put(self.ctxd.url + "/v1/context/k", data=b'{"value": }', timeout=5)
         self.assertApiError(r)

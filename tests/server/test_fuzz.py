@@ -171,15 +171,28 @@ class Gen:
 
 # ---- checking and reporting -------------------------------------------------
 
+def has_big_integer(obj):
+    """Whether obj holds an integer beyond 64 bits (above 2**64 - 1 or below -2**63)."""
+    if isinstance(obj, bool):
+        return False
+    if isinstance(obj, int):
+        return not -2 ** 63 <= obj < 2 ** 64
+    if isinstance(obj, (list, tuple)):
+        return any(has_big_integer(item) for item in obj)
+    if isinstance(obj, dict):
+        return any(has_big_integer(item) for item in obj.values())
+    return False
+
+
 def readable(obj):
     """Whether the server can read obj as JSON: it refuses a whole message
-    with an escaped lone surrogate or a number out of double's range (1e400),
-    so it cannot echo that message's id either."""
+    with an escaped lone surrogate, a number out of double's range (1e400)
+    or an integer beyond 64 bits, so it cannot echo that message's id either."""
     try:
         json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        return True
     except (UnicodeEncodeError, ValueError):
         return False
+    return not has_big_integer(obj)
 
 
 def readable_text(text):
