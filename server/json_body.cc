@@ -108,8 +108,7 @@ std::string_view PlainString(std::string_view text, size_t* pos) {
 // Decimal digits of an unsigned integer that fits in 64 bits (no sign,
 // fraction, exponent or leading zero), or empty.
 std::string_view PlainUnsigned(std::string_view text, size_t* pos) {
-  size_t end = *pos;
-  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  const size_t end = SkipDigits(text, *pos);
   const std::string_view digits = text.substr(*pos, end - *pos);
   if (digits.empty() || (digits.size() > 1 && digits[0] == '0')) return {};
   if (end < text.size() && (text[end] == '.' || text[end] == 'e' || text[end] == 'E')) return {};
