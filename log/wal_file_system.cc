@@ -142,7 +142,8 @@ class DirectWal : public rocksdb::FSWritableFile {
 
   rocksdb::IOStatus Close(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
     rocksdb::IOStatus written = WriteOut();
-    if (written.ok() && filled_ > size_ && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+    // Always: the file holds at least Open's page of zeros, and more once filled.
+    if (written.ok() && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
       written = Failed("cannot trim the preallocated WAL");
     }
     ::close(fd_);
@@ -217,7 +218,7 @@ class DirectWal : public rocksdb::FSWritableFile {
   uint64_t page_start_ = 0;  // a page boundary: the first byte not yet written for good
   uint64_t size_ = 0;        // the records appended
   uint64_t written_ = 0;     // the records on the device
-  uint64_t filled_ = 0;      // the file's size: zeros past written_
+  uint64_t filled_ = 0;      // the file is written up to here (zeros past written_)
 };
 
 // Why the secondary reads only intact records: its WAL reader would skip the

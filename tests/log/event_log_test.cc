@@ -737,7 +737,11 @@ TEST_P(WalTest, TheWalIsPreallocatedWithItsSizeAndTrimmedOnClose) {
   ASSERT_FALSE(wals.empty());
   EXPECT_GE(std::filesystem::file_size(wals.back()), uint64_t{1} << 20);  // a sync need not change the size
   log.reset();
-  for (const auto& wal : WalFiles(StoreDir())) EXPECT_LT(std::filesystem::file_size(wal), uint64_t{1} << 20);
+  for (const auto& wal : WalFiles(StoreDir())) {
+    const std::string bytes = FileBytes(wal);
+    EXPECT_LT(bytes.size(), uint64_t{1} << 20);
+    EXPECT_EQ(IntactEnd(bytes), static_cast<int64_t>(bytes.size())) << wal << ": no zeros after the records";
+  }
 }
 
 // Whether any extent of the file is allocated but unwritten (as fallocate
