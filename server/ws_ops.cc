@@ -24,6 +24,16 @@ Status ReadId(const Json& message, std::string* id) {
   return Status::Ok();
 }
 
+// The id of a message ParseJsonObject refused although nlohmann reads it
+// (an integer beyond 64 bits in its value, say), so that a client with ops
+// in flight can tell which one failed; "null" when there is none to read.
+std::string IdOfRefusedMessage(std::string_view text) {
+  const Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::string id = "null";
+  if (message.is_object() && !ReadId(message, &id).ok()) id = "null";
+  return id;
+}
+
 // "actor" and "command_id" from `fields`, falling back to the op itself.
 Status ReadCommandFields(const Json& message, const Json& fields, engine::Command* command) {
   CTXD_RETURN_IF_ERROR(OptionalString(message, "actor", &command->actor));
@@ -126,7 +136,10 @@ StatusOr<WsOp> ParseWsOp(std::string_view text, std::string* id) {
   *id = "null";
   if (auto flat = ParseFlatSet(text, id)) return std::move(*flat);
   auto message = ParseJsonObject(text, "the message");
-  if (!message.ok()) return message.status();
+  if (!message.ok()) {
+    *id = IdOfRefusedMessage(text);
+    return message.status();
+  }
   CTXD_RETURN_IF_ERROR(ReadId(*message, id));
   std::string name;
   CTXD_RETURN_IF_ERROR(RequiredString(*message, "op", &name));

@@ -214,6 +214,9 @@ class StreamTest(unittest.TestCase):
              12, "NOT_FOUND"),
             ({"op": "undo", "id": 13, "session": "never-used"}, 13, "NOTHING_TO_UNDO"),
             ({"op": "redo", "id": 14}, 14, "BAD_REQUEST"),
+            # Refused before it is read, yet its id is still answered.
+            ('{"op":"set","id":17,"key":"k","value":[18446744073709551616]}', 17, "BAD_REQUEST"),
+            ('{"op":"set","id":"s-18","key":"k","value":1e400}', None, "BAD_REQUEST"),
         ]
         head = self.head()
         ws = Ws(self.ctxd, "type=session.save")
