@@ -26,12 +26,14 @@ Status ReadId(const Json& message, std::string* id) {
 
 // The id of a message ParseJsonObject refused although nlohmann reads it
 // (an integer beyond 64 bits in its value, say), so that a client with ops
-// in flight can tell which one failed; "null" when there is none to read.
+// in flight can tell which one failed. Only a string or an integer: a
+// fraction there may be a big integer nlohmann rounded, which would name an
+// op the client never sent. "null" when there is no such id.
 std::string IdOfRefusedMessage(std::string_view text) {
   const Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  std::string id = "null";
-  if (message.is_object() && !ReadId(message, &id).ok()) id = "null";
-  return id;
+  if (!message.is_object()) return "null";
+  const auto it = message.find("id");
+  return it != message.end() && (it->is_string() || it->is_number_integer()) ? it->dump() : "null";
 }
 
 // "actor" and "command_id" from `fields`, falling back to the op itself.

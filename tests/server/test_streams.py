@@ -217,6 +217,7 @@ class StreamTest(unittest.TestCase):
             # Refused before it is read, yet its id is still answered.
             ('{"op":"set","id":17,"key":"k","value":[18446744073709551616]}', 17, "BAD_REQUEST"),
             ('{"op":"set","id":"s-18","key":"k","value":1e400}', None, "BAD_REQUEST"),
+            ('{"op":"set","id":18446744073709551616,"key":"k","value":1}', None, "BAD_REQUEST"),  # not rounded
         ]
         head = self.head()
         ws = Ws(self.ctxd, "type=session.save")
