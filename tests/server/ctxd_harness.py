@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 import requests
 
@@ -134,3 +135,18 @@ class Ctxd:
             except (socket.timeout, ConnectionResetError):
                 pass
             return b"".join(chunks)
+
+
+class ServerTestCase(unittest.TestCase):
+    """One ctxd per test class (started with CTXD_ARGS), as cls.ctxd,
+    started before the class's tests and removed after them."""
+
+    CTXD_ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd(args=cls.CTXD_ARGS).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.cleanup()

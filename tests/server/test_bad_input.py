@@ -12,7 +12,7 @@ import unittest
 
 import requests
 
-from ctxd_harness import Ctxd
+from ctxd_harness import Ctxd, ServerTestCase
 
 
 def status_of(raw):
@@ -26,15 +26,11 @@ def body_of(raw):
     return raw.split(b"\r\n\r\n", 1)[1]
 
 
-class BadInputTest(unittest.TestCase):
+class BadInputTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ctxd = Ctxd().start()
+        super().setUpClass()
         cls.ctxd.put("/v1/context/existing", json={"value": 1})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ctxd.cleanup()
 
     def setUp(self):
         self.head_before = self.ctxd.head()

@@ -21,7 +21,7 @@ try:
 except ImportError:  # a Python other than Debian's: use the Debian package anyway
     sys.path.append("/usr/lib/python3/dist-packages")
 
-from ctxd_harness import Ctxd
+from ctxd_harness import ServerTestCase
 from socketio_client import WAIT, Recorder
 from stream_client import Ws
 
@@ -239,16 +239,8 @@ def describe(method, target, body):
     return "%s %s body=%s" % (method, shown(target), shown(body))
 
 
-class FuzzCase(unittest.TestCase):
+class FuzzCase(ServerTestCase):
     """One server per class; every test ends with it alive and healthy."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.ctxd = Ctxd().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ctxd.cleanup()
 
     def setUp(self):
         self.gen = Gen(SEED)

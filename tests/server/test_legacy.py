@@ -4,18 +4,10 @@
 import json
 import unittest
 
-from ctxd_harness import Ctxd
+from ctxd_harness import ServerTestCase
 
 
-class LegacyTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ctxd = Ctxd().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ctxd.cleanup()
-
+class LegacyTest(ServerTestCase):
     def assertLegacyError(self, response, status):
         self.assertEqual(response.status_code, status, response.text)
         body = response.json()

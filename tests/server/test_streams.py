@@ -14,7 +14,7 @@ import unittest
 
 import requests
 
-from ctxd_harness import Ctxd
+from ctxd_harness import Ctxd, ServerTestCase
 from stream_client import ABNF, Sse, Ws
 
 
@@ -78,14 +78,8 @@ class Writer(threading.Thread):
         return ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0
 
 
-class StreamTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ctxd = Ctxd(args=["--sse-heartbeat", "1"]).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ctxd.cleanup()
+class StreamTest(ServerTestCase):
+    CTXD_ARGS = ("--sse-heartbeat", "1")
 
     def head(self):
         return self.ctxd.head()
