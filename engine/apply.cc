@@ -306,7 +306,8 @@ void ApplyBookkeeping(State& state, const Event& event) {
     uint64_t ref_seq = event.type == EventType::kUndo   ? event.undoes
                        : event.type == EventType::kRedo ? event.redoes
                                                         : 0;
-    state.dedupe.Insert(event.command_id, DedupeEntry{event.seq, ref_seq, event.result});
+    state.dedupe.Insert(event.command_id,
+                        DedupeEntry{event.seq, ref_seq, event.result, event.request_digest});
   }
 }
 

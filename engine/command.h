@@ -37,6 +37,7 @@ struct CreateNode {
   std::string name;
   std::optional<std::string> parent_id;
   Props props;
+  bool node_id_generated = false;  // by the caller: not part of the request (request_digest.h)
 };
 struct DeleteNode {
   std::string node_id;

@@ -2,6 +2,7 @@
 
 #include "engine/apply.h"
 #include "engine/executor.h"
+#include "engine/request_digest.h"
 #include "engine/transaction.h"
 
 namespace ctxd::engine {
@@ -24,10 +25,17 @@ Status ValidateCommand(const Command& command) {
 }
 
 // A retry of a command whose client-chosen id was seen: the original answer.
-std::optional<Outcome> FindDuplicate(const State& state, const Command& command) {
+// The same id on a different request is refused: answering it as a retry
+// would tell the client that a request it never made succeeded.
+std::optional<StatusOr<Outcome>> FindDuplicate(const State& state, const Command& command, uint64_t digest) {
   if (!command.client_command_id) return std::nullopt;
   const DedupeEntry* entry = state.dedupe.Find(command.command_id);
   if (entry == nullptr) return std::nullopt;
+  if (entry->request_digest != 0 && entry->request_digest != digest) {
+    return Status::Conflict("the command id '" + command.command_id +
+                            "' was already used for a different request (seq " + std::to_string(entry->seq) +
+                            "); a new request needs a new id");
+  }
   Outcome outcome;
   outcome.result.seq = entry->seq;
   outcome.result.changed = false;
@@ -39,7 +47,7 @@ std::optional<Outcome> FindDuplicate(const State& state, const Command& command)
   return outcome;
 }
 
-Event MakeEvent(const Command& command, uint64_t seq, int64_t ts_us, const Draft& draft,
+Event MakeEvent(const Command& command, uint64_t digest, uint64_t seq, int64_t ts_us, const Draft& draft,
                 std::vector<Change> changes) {
   Event event;
   event.seq = seq;
@@ -49,6 +57,7 @@ Event MakeEvent(const Command& command, uint64_t seq, int64_t ts_us, const Draft
   event.session = command.session;
   event.command_id = command.command_id;
   event.client_command_id = command.client_command_id;
+  event.request_digest = digest;
   event.undoes = draft.undoes;
   event.redoes = draft.redoes;
   event.label = draft.label;
@@ -82,7 +91,8 @@ Status Run(State& state, const Command& command, Transaction& tx, Draft& draft) 
 }  // namespace
 
 StatusOr<Outcome> Execute(State& state, const Command& command, int64_t ts_us) {
-  if (auto duplicate = FindDuplicate(state, command)) return std::move(*duplicate);
+  const uint64_t digest = command.client_command_id ? RequestDigest(command) : 0;
+  if (auto duplicate = FindDuplicate(state, command, digest)) return std::move(*duplicate);
   CTXD_RETURN_IF_ERROR(ValidateCommand(command));
   // Handlers may create the session (graph lookups, changes); a command that
   // appends nothing must not leave it behind.
@@ -102,7 +112,7 @@ StatusOr<Outcome> Execute(State& state, const Command& command, int64_t ts_us) {
     drop_new_session();
     return Outcome{std::nullopt, MakeResult(command, state, draft, false)};
   }
-  Event event = MakeEvent(command, seq, ts_us, draft, {});
+  Event event = MakeEvent(command, digest, seq, ts_us, draft, {});
   // The handlers read the stack tops they name, so this only fails on a bug.
   status = CheckBookkeeping(state, event);
   if (!status.ok()) {

@@ -44,6 +44,7 @@ struct Event {
   std::string session;     // empty when the command had none
   std::string command_id;  // client-supplied or generated
   bool client_command_id = false;  // true: the client chose it, so it is kept for dedupe
+  uint64_t request_digest = 0;     // with a client command id: RequestDigest, else 0
   uint64_t undoes = 0;     // session.undo: seq of the command reversed
   uint64_t redoes = 0;     // session.redo: seq of the command replayed
   std::string label;       // session.save: the save name; graph.restore: name or "seq:N"

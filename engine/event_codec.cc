@@ -123,7 +123,7 @@ size_t PayloadBytes(const PropDel& c) { return c.node.size() + c.name.size() + c
 // An upper bound of the encoded size when strings are shorter than 16 KiB
 // (two-byte length prefixes), so that encoding allocates once.
 size_t EstimateSize(const Event& event) {
-  size_t size = 48 + event.actor.size() + event.session.size() + event.command_id.size() +
+  size_t size = 58 + event.actor.size() + event.session.size() + event.command_id.size() +
                 event.label.size() + event.result.size();
   for (const auto& change : event.changes) {
     size += 16 + std::visit([](const auto& c) { return PayloadBytes(c); }, change);
@@ -165,14 +165,16 @@ constexpr std::array<DecodeFn, sizeof...(I)> MakeDecoders(std::index_sequence<I.
 
 constexpr auto kDecoders = MakeDecoders(std::make_index_sequence<std::variant_size_v<Change>>());
 
-bool DecodeHeader(ByteReader& r, Event* e) {
+bool DecodeHeader(ByteReader& r, uint8_t version, Event* e) {
   uint8_t type, flags;
   if (!r.Varint(&e->seq) || !r.SignedVarint(&e->ts_us) || !r.U8(&type) || !r.U8(&flags)) return false;
   if (type < 1 || type > kLastEventType || (flags & ~kKnownFlags) != 0) return false;
   e->type = static_cast<EventType>(type);
   e->client_command_id = (flags & kFlagClientCommandId) != 0;
-  return r.Str(&e->actor) && r.Str(&e->session) && r.Str(&e->command_id) && r.Varint(&e->undoes) &&
-         r.Varint(&e->redoes) && r.Str(&e->label) && r.Str(&e->result);
+  if (!r.Str(&e->actor) || !r.Str(&e->session) || !r.Str(&e->command_id)) return false;
+  e->request_digest = 0;  // version 1 has none
+  if (version >= 2 && !r.Varint(&e->request_digest)) return false;
+  return r.Varint(&e->undoes) && r.Varint(&e->redoes) && r.Str(&e->label) && r.Str(&e->result);
 }
 
 bool DecodeChanges(ByteReader& r, std::vector<Change>* changes) {
@@ -213,6 +215,7 @@ void EncodeEvent(const Event& event, std::string* out) {
   w.Str(event.actor);
   w.Str(event.session);
   w.Str(event.command_id);
+  w.Varint(event.request_digest);
   w.Varint(event.undoes);
   w.Varint(event.redoes);
   w.Str(event.label);
@@ -236,12 +239,12 @@ Status DecodeEventInto(std::string_view bytes, Event* event) {
   if (!crc_reader.Fixed32(&stored_crc) || stored_crc != Crc32c(body)) {
     return Status::Corruption("event checksum mismatch");
   }
-  if (static_cast<uint8_t>(body[0]) != kEventFormatVersion) {
-    return Status::Corruption("unsupported event format version " +
-                              std::to_string(static_cast<uint8_t>(body[0])));
+  const auto version = static_cast<uint8_t>(body[0]);
+  if (version < 1 || version > kEventFormatVersion) {
+    return Status::Corruption("unsupported event format version " + std::to_string(version));
   }
   ByteReader r(body.substr(1));
-  if (!DecodeHeader(r, event) || !DecodeChanges(r, &event->changes)) {
+  if (!DecodeHeader(r, version, event) || !DecodeChanges(r, &event->changes)) {
     return Status::Corruption("malformed event record");
   }
   if (!r.empty()) return Status::Corruption("trailing bytes after event");

@@ -11,7 +11,8 @@
 
 namespace ctxd::engine {
 
-inline constexpr uint8_t kEventFormatVersion = 1;
+// Written by this build. Version 1 (no request digest) is still read.
+inline constexpr uint8_t kEventFormatVersion = 2;
 
 // Appends the encoding of `event` (with its trailing CRC-32C) to `out`.
 void EncodeEvent(const Event& event, std::string* out);

@@ -76,6 +76,7 @@ struct DedupeEntry {
   uint64_t seq = 0;
   uint64_t ref_seq = 0;  // undoes / redoes, 0 otherwise
   std::string result;
+  uint64_t request_digest = 0;  // 0: unknown (an event from before digests), matches any retry
   friend bool operator==(const DedupeEntry&, const DedupeEntry&) = default;
 };
 

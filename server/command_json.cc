@@ -25,7 +25,10 @@ StatusOr<engine::GraphOp> ParseCreateNode(const Json& command) {
   CTXD_RETURN_IF_ERROR(OptionalString(command, "parent_id", &parent));
   if (!parent.empty()) op.parent_id = std::move(parent);
   CTXD_RETURN_IF_ERROR(OptionalString(command, "node_id", &op.node_id));
-  if (op.node_id.empty()) op.node_id = NewUuid();
+  if (op.node_id.empty()) {
+    op.node_id = NewUuid();
+    op.node_id_generated = true;
+  }
   auto props = ReadProps(command);
   if (!props.ok()) return props.status();
   op.props = std::move(props).value();

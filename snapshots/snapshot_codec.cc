@@ -197,10 +197,11 @@ void EncodeDedupe(const engine::DedupeTable& table, ByteWriter& w) {
     w.Varint(e->seq);
     w.Varint(e->ref_seq);
     w.Str(e->result);
+    w.Varint(e->request_digest);
   }
 }
 
-bool DecodeDedupe(ByteReader& r, engine::DedupeTable* table) {
+bool DecodeDedupe(ByteReader& r, uint8_t version, engine::DedupeTable* table) {
   uint64_t capacity, n;
   if (!r.Varint(&capacity) || !r.Varint(&n)) return false;
   *table = engine::DedupeTable(capacity);
@@ -208,6 +209,7 @@ bool DecodeDedupe(ByteReader& r, engine::DedupeTable* table) {
     std::string id;
     engine::DedupeEntry e;
     if (!r.Str(&id) || !r.Varint(&e.seq) || !r.Varint(&e.ref_seq) || !r.Str(&e.result)) return false;
+    if (version >= 2 && !r.Varint(&e.request_digest)) return false;  // version 1 has none
     table->Insert(id, std::move(e));
   }
   return true;
@@ -238,13 +240,14 @@ StatusOr<engine::State> DecodeState(std::string bytes) {
   ByteReader r(*buffer);
   uint8_t version;
   if (!r.U8(&version)) return Status::Corruption("snapshot is empty");
-  if (version != kSnapshotFormatVersion) {
+  if (version < 1 || version > kSnapshotFormatVersion) {
     return Status::Corruption("snapshot format version " + std::to_string(version) + " is not supported");
   }
   engine::State state;
   uint64_t max_undo_depth;
   if (!r.Varint(&state.head_seq) || !r.SignedVarint(&state.head_ts_us) || !r.Varint(&max_undo_depth) ||
-      !DecodeContext(r, buffer, &state) || !DecodeSessions(r, &state) || !DecodeDedupe(r, &state.dedupe)) {
+      !DecodeContext(r, buffer, &state) || !DecodeSessions(r, &state) ||
+      !DecodeDedupe(r, version, &state.dedupe)) {
     return Status::Corruption("snapshot is truncated or malformed");
   }
   if (!r.empty()) return Status::Corruption("snapshot has trailing bytes");

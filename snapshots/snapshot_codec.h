@@ -12,7 +12,8 @@
 
 namespace ctxd::snapshots {
 
-inline constexpr uint8_t kSnapshotFormatVersion = 1;
+// Written by this build. Version 1 (no request digests) is still read.
+inline constexpr uint8_t kSnapshotFormatVersion = 2;
 
 std::string EncodeState(const engine::State& state);
 // kCorruption when the bytes are malformed, truncated or of an unknown version.

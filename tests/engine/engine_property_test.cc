@@ -27,6 +27,7 @@ struct Counters {
   int unchanged = 0;
   int undo_conflicts = 0;
   int deduplicated = 0;
+  int reused_ids_refused = 0;  // a client id used again for another request
   int restores = 0;
   std::map<StatusCode, int> codes;
 };
@@ -114,12 +115,14 @@ class PropertyTest : public ::testing::Test {
   // on the replica. Returns the status.
   Status Step(const Command& command) {
     auto outcome = Execute(live_, command, ts_ += 17);
+    last_appended_ = false;
     if (!outcome.ok()) {
       ++counters_.refused;
       ++counters_.codes[outcome.status().code()];
       ExpectInSync("after refused " + command.command_id + ": " + outcome.status().ToString());
       return outcome.status();
     }
+    last_appended_ = outcome->event.has_value();
     if (outcome->result.deduplicated) ++counters_.deduplicated;
     if (!outcome->event) {
       ++counters_.unchanged;
@@ -157,18 +160,28 @@ class PropertyTest : public ::testing::Test {
     }
   }
 
+  enum class IdUse { kFresh, kRetry, kReused };
+
+  // A command for `body`; sometimes instead an earlier client command again
+  // (a retry) or `body` under an earlier client id (refused unless the
+  // earlier one appended nothing). Sets last_id_use_ and reused_.
   Command MakeCommand(Generator& gen, const std::string& session, CommandBody body) {
     Command command;
     command.actor = gen.Chance(50) ? "alice" : "bob";
     command.session = session;
     command.body = std::move(body);
-    if (gen.Chance(3) && !client_ids_.empty()) {
-      command.command_id = gen.Pick(client_ids_);  // a retry
+    last_id_use_ = IdUse::kFresh;
+    if (gen.Chance(3) && !client_commands_.empty()) {
+      reused_ = gen.Uniform(static_cast<int>(client_commands_.size()));
+      const Command& earlier = client_commands_[reused_];
+      last_id_use_ = gen.Chance(50) ? IdUse::kRetry : IdUse::kReused;
+      if (last_id_use_ == IdUse::kRetry) return earlier;
+      command.command_id = earlier.command_id;
       command.client_command_id = true;
     } else if (gen.Chance(10)) {
       command.command_id = "client-" + std::to_string(++next_id_);
       command.client_command_id = true;
-      client_ids_.push_back(command.command_id);
+      client_commands_.push_back(command);
     } else {
       command.command_id = "gen-" + std::to_string(++next_id_);
     }
@@ -203,8 +216,20 @@ class PropertyTest : public ::testing::Test {
       bool is_undo = std::holds_alternative<Undo>(body) || std::holds_alternative<Redo>(body);
       bool is_save = std::holds_alternative<SaveSession>(body);
       Command command = MakeCommand(gen, session, std::move(body));
+      const IdUse id_use = last_id_use_;
       Status status = Step(command);
       if (HasFatalFailure()) return;
+      const bool id_refused =
+          status.message().find("already used for a different request") != std::string::npos;
+      if (id_use == IdUse::kReused && id_refused) {
+        EXPECT_EQ(status.code(), StatusCode::kConflict);
+        ++counters_.reused_ids_refused;
+      } else if (id_use == IdUse::kRetry) {
+        EXPECT_FALSE(id_refused) << "a retry was refused: " << status.ToString();
+      } else if (id_use == IdUse::kReused && last_appended_) {
+        client_commands_[reused_] = command;  // the id was free again (its first use appended nothing)
+      }
+      if (id_use != IdUse::kFresh) continue;  // the body below is not the command's
       if (is_undo && status.code() == StatusCode::kConflict) {
         ++counters_.undo_conflicts;
         EXPECT_EQ(session[0], 'c') << "owner session undo conflicted: " << status.ToString();
@@ -235,7 +260,10 @@ class PropertyTest : public ::testing::Test {
   State replica_;
   int64_t ts_ = 1'700'000'000'000'000;
   int next_id_ = 0;
-  std::vector<std::string> client_ids_;
+  std::vector<Command> client_commands_;
+  IdUse last_id_use_ = IdUse::kFresh;
+  size_t reused_ = 0;           // with kRetry or kReused: the client command's index
+  bool last_appended_ = false;  // whether Step's command appended an event
   std::map<std::string, std::vector<Graph>> saved_graphs_;
   Counters counters_;
 };
@@ -261,6 +289,7 @@ TEST_F(PropertyTest, LiveStateEqualsReplayAndUndoAllEmptiesOwnedSessions) {
   EXPECT_GT(counters_.accepted, 5000);
   EXPECT_GT(counters_.undo_conflicts, 0);
   EXPECT_GT(counters_.deduplicated, 0);
+  EXPECT_GT(counters_.reused_ids_refused, 0);
   EXPECT_GT(counters_.unchanged, 0);
   EXPECT_GT(counters_.restores, 0);
   for (StatusCode code :

@@ -22,6 +22,7 @@ Event EveryChangeKind() {
   e.session = "s-1";
   e.command_id = "cmd-42";
   e.client_command_id = true;
+  e.request_digest = 0xfedcba9876543210ULL;  // a ten-byte varint
   e.label = "v1";
   e.result = R"({"results":[null]})";
   e.changes = {
@@ -287,10 +288,48 @@ TEST(EventCodecTest, TrailingBytesAreCorruption) {
 
 TEST(EventCodecTest, UnknownVersionIsCorruption) {
   std::string body = Unseal(Encode(SmallEvent()));
-  body[0] = 2;
-  auto decoded = DecodeEvent(Reseal(body));
-  EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
-  EXPECT_EQ(decoded.status().message(), "unsupported event format version 2");
+  for (uint8_t version : {uint8_t{0}, uint8_t{kEventFormatVersion + 1}, uint8_t{255}}) {
+    body[0] = static_cast<char>(version);
+    auto decoded = DecodeEvent(Reseal(body));
+    EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
+    EXPECT_EQ(decoded.status().message(), "unsupported event format version " + std::to_string(version));
+  }
+}
+
+// An event as version 1 wrote it: no request digest after the command id.
+std::string EncodeVersion1(const Event& e) {
+  std::string out;
+  ByteWriter w(&out);
+  w.U8(1);
+  w.Varint(e.seq);
+  w.SignedVarint(e.ts_us);
+  w.U8(static_cast<uint8_t>(e.type));
+  w.U8(e.client_command_id ? 1 : 0);
+  w.Str(e.actor);
+  w.Str(e.session);
+  w.Str(e.command_id);
+  w.Varint(e.undoes);
+  w.Varint(e.redoes);
+  w.Str(e.label);
+  w.Str(e.result);
+  w.Varint(e.changes.size());
+  for (const auto& change : e.changes) EncodeChange(change, w);
+  return Reseal(out);
+}
+
+TEST(EventCodecTest, Version1EventsDecodeWithoutADigest) {
+  Event e = EveryChangeKind();
+  e.request_digest = 0;
+  auto decoded = DecodeEvent(EncodeVersion1(e));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, e);
+  Event reused = EveryChangeKind();  // a digest left in the Event is cleared
+  ASSERT_TRUE(DecodeEventInto(EncodeVersion1(e), &reused).ok());
+  EXPECT_EQ(reused.request_digest, 0u);
+  // Version 2 is version 1 with the digest's varint after the command id.
+  std::string v2 = Unseal(Encode(e));
+  std::string v1 = Unseal(EncodeVersion1(e));
+  EXPECT_EQ(v2.size(), v1.size() + 1);
 }
 
 TEST(EventCodecTest, UnknownChangeKindIsCorruption) {

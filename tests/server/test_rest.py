@@ -233,6 +233,44 @@ class RestTest(unittest.TestCase):
         self.assertEqual(self.ctxd.head(), head)
         self.assertEqual(len(self.ctxd.get("/v1/sessions/idem-s/graph").json()["nodes"]), 1)
 
+    def test_an_id_reused_for_another_request_is_a_409_that_changes_nothing(self):
+        headers = {"Idempotency-Key": "idem-reuse-1"}
+        first = self.ctxd.put("/v1/context/idem-reuse", json={"value": 1}, headers=headers).json()
+        head = self.ctxd.head()
+        for path, body, extra in (("/v1/context/idem-reuse", {"value": 2}, {}),
+                                  ("/v1/context/idem-reuse-other", {"value": 1}, {}),
+                                  ("/v1/context/idem-reuse", {"value": 1, "actor": "bob"}, {}),
+                                  ("/v1/context/idem-reuse", {"value": 1}, {"If-Match": "0"})):
+            r = self.ctxd.put(path, json=body, headers={**headers, **extra})
+            self.assertError(r, 409, "CONFLICT")
+            self.assertIn("'idem-reuse-1' was already used for a different request (seq %d)" % first["seq"],
+                          r.json()["error"]["message"])
+        r = self.ctxd.post("/v1/sessions/idem-reuse-s/commands", headers=headers,
+                           json={"command": "create_node", "type": "t", "name": "n"})
+        self.assertError(r, 409, "CONFLICT")
+        self.assertEqual(self.ctxd.head(), head)
+        self.assertEqual(self.ctxd.get("/v1/context/idem-reuse").json()["value"], 1)
+        # The same request again is still a retry, whatever the order of its fields.
+        again = self.ctxd.put("/v1/context/idem-reuse", data=b'{ "value" : 1 }', headers=headers)
+        self.assertEqual(again.json(), first)
+
+    def test_a_retried_create_node_matches_although_its_node_id_was_generated(self):
+        cmd = {"command": "create_node", "type": "t", "name": "n", "props": {"b": 1, "a": [2]},
+               "command_id": "idem-graph-gen"}
+        first = self.ctxd.post("/v1/sessions/idem-gen/commands", json=cmd).json()
+        reordered = b'{"props":{"a":[2],"b":1},"name":"n","command_id":"idem-graph-gen","type":"t","command":"create_node"}'
+        again = requests.post(self.ctxd.url + "/v1/sessions/idem-gen/commands", data=reordered,
+                              headers={"Content-Type": "application/json"}, timeout=5)
+        self.assertEqual(again.status_code, 200, again.text)
+        self.assertEqual(again.json(), first)
+        cmd["name"] = "renamed"
+        self.assertError(self.ctxd.post("/v1/sessions/idem-gen/commands", json=cmd), 409, "CONFLICT")
+        old = requests.post(self.ctxd.url + "/api/v1/commands/execute", data=reordered,
+                            headers={"X-Session-ID": "idem-gen", "Content-Type": "application/json"}, timeout=5)
+        self.assertEqual(old.status_code, 200, old.text)
+        self.assertEqual((old.json()["seq"], old.json()["result"]), (first["seq"], first["result"]))
+        self.assertEqual(len(self.ctxd.get("/v1/sessions/idem-gen/graph").json()["nodes"]), 1)
+
     # Graph.
     def create(self, sid, name, **extra):
         body = {"command": "create_node", "type": "task", "name": name}

@@ -163,6 +163,17 @@ class StreamTest(ServerTestCase):
             again = ws.recv_json()
             self.assertEqual((again["id"], again["changed"], again["version"]), ("again", False, ack["seq"]))
 
+            ws.send({"op": "set", "id": "c1", "key": "op-k", "value": 2, "command_id": "ws-cid"})
+            first = ws.recv_json()
+            self.assertEqual((first["op"], first["changed"]), ("ack", True))
+            ws.send('{"op":"set","id":"c2","command_id":"ws-cid","value":2,"key":"op-k"}')
+            retry = ws.recv_json()
+            self.assertEqual((retry["op"], retry["id"], retry["seq"]), ("ack", "c2", first["seq"]))
+            ws.send({"op": "set", "id": "c3", "key": "op-k", "value": 3, "command_id": "ws-cid"})
+            reused = ws.recv_json()
+            self.assertEqual((reused["op"], reused["id"], reused["error"]["code"]), ("error", "c3", "CONFLICT"))
+            self.assertEqual(self.ctxd.get("/v1/context/op-k").json()["value"], 2)
+
             ws.send({"op": "command", "id": "c", "session": "ws-s",
                      "command": {"command": "create_node", "type": "task", "name": "Build", "actor": "bob"}})
             created = ws.recv_json()

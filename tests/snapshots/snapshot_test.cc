@@ -65,6 +65,39 @@ TEST(SnapshotCodecTest, TruncatedOrForeignBytesAreCorruption) {
   std::string newer = bytes;
   newer[0] = static_cast<char>(kSnapshotFormatVersion + 1);
   EXPECT_EQ(DecodeState(newer).status().code(), StatusCode::kCorruption);
+  newer[0] = 0;
+  EXPECT_EQ(DecodeState(newer).status().code(), StatusCode::kCorruption);
+}
+
+TEST(SnapshotCodecTest, RequestDigestsRoundTripAndVersion1HasNone) {
+  engine::State state;
+  RunRandom(state, 3000);
+  ASSERT_GT(state.dedupe.size(), 0u);
+  for (const auto& id : state.dedupe.order()) ASSERT_NE(state.dedupe.Find(id)->request_digest, 0u) << id;
+  auto decoded = DecodeState(EncodeState(state));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->dedupe == state.dedupe);
+
+  // A single dedupe entry, so that the version 1 layout is the version 2
+  // bytes without the entry's last varint.
+  engine::State one;
+  engine::Command command;
+  command.command_id = "client-1";
+  command.client_command_id = true;
+  command.body = engine::SetContext{"k", "1", std::nullopt};
+  ASSERT_TRUE(engine::Execute(one, command, 1000).ok());
+  std::string v1 = EncodeState(one);
+  const uint64_t digest = one.dedupe.Find("client-1")->request_digest;
+  std::string tail;
+  engine::ByteWriter(&tail).Varint(digest);
+  ASSERT_EQ(v1.substr(v1.size() - tail.size()), tail);
+  v1.resize(v1.size() - tail.size());
+  v1[0] = 1;
+  auto old = DecodeState(v1);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->dedupe.Find("client-1")->request_digest, 0u);
+  EXPECT_EQ(old->dedupe.Find("client-1")->seq, 1u);
+  EXPECT_EQ(old->context.at("k").value, "1");
 }
 
 // 60,000 keys: a context whose map spans several of its pool's chunks.

@@ -61,6 +61,21 @@ engine::CommandBody RandomCommands::ContextBody(const engine::State& state) {
 }
 
 engine::Command RandomCommands::Next(const engine::State& state) {
+  engine::Command command = Fresh(state);
+  if (!command.client_command_id) return command;
+  if (!client_commands_.empty() && Chance(15)) {
+    const engine::Command& earlier =
+        client_commands_[Uniform(0, static_cast<int>(client_commands_.size()) - 1)];
+    if (Chance(50)) return earlier;           // a retry: the original answer, nothing appended
+    command.command_id = earlier.command_id;  // the id reused for another request: refused
+    return command;
+  }
+  if (client_commands_.size() == 8) client_commands_.erase(client_commands_.begin());
+  client_commands_.push_back(command);
+  return command;
+}
+
+engine::Command RandomCommands::Fresh(const engine::State& state) {
   engine::Command command;
   command.actor = "actor" + std::to_string(Uniform(0, 3));
   command.command_id = "c" + std::to_string(next_command_++);

@@ -1,7 +1,8 @@
 // Random command sequences for property tests: context and graph commands,
 // batches, undo/redo, saves and restores over a few sessions, with enough
 // overlap (shared keys, links between random nodes) that refusals and undo
-// conflicts happen. Deterministic for a given seed and state.
+// conflicts happen, and client command ids that are retried or reused for
+// another request. Deterministic for a given seed and state.
 #pragma once
 
 #include <cstdint>
@@ -30,12 +31,14 @@ class RandomCommands {
   std::string ExistingNode(const engine::State& state, const std::string& session);
   engine::GraphOp GraphOp(const engine::State& state, const std::string& session);
   engine::CommandBody ContextBody(const engine::State& state);
+  engine::Command Fresh(const engine::State& state);
 
   std::mt19937 rng_;
   int sessions_;
   int keys_;
   uint64_t next_node_ = 0;
   uint64_t next_command_ = 0;
+  std::vector<engine::Command> client_commands_;  // the last few with client ids, to retry or reuse
 };
 
 }  // namespace ctxd::testutil

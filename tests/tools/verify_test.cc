@@ -6,14 +6,17 @@
 
 #include <filesystem>
 
+#include "engine/engine.h"
 #include "engine/event_codec.h"
 #include "log/keys.h"
 #include "snapshots/recovery.h"
 #include "snapshots/snapshot_codec.h"
+#include "tests/store/random_commands.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/raw_db.h"
 #include "tests/tools/store_builder.h"
 #include "tools/replay/secondary_log.h"
+#include "tools/replay/state_diff.h"
 
 namespace ctxd::replay {
 namespace {
@@ -212,6 +215,81 @@ TEST_F(VerifyTest, EveryDamagedPlaceIsReportedInOneRun) {
   std::vector<uint64_t> seqs;
   for (const auto& problem : report.problems) seqs.push_back(problem.seq);
   EXPECT_EQ(seqs, (std::vector<uint64_t>{12, snapshots_[2] + 1, last})) << FormatVerifyReport(report);
+}
+
+TEST(VerifyLimitsTest, ReplaysWithTheLimitsInTheSnapshots) {
+  testutil::TempDir dir;
+  store::StoreOptions options;
+  options.dir = dir.Sub("store");
+  options.snapshots.every_events = 0;
+  options.limits = engine::EngineLimits{.max_undo_depth = 7, .dedupe_capacity = 16};
+  auto store = store::Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const auto snapshots = testutil::FillStore(**store, 600, 200, 3);
+  (*store)->Close();
+  ASSERT_EQ(snapshots.size(), 3u);
+  auto log = SecondaryLog::Open(dir.Sub("store"));
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ(LimitsOfSnapshots((*log)->log(), snapshots).dedupe_capacity, 16u);
+  VerifyReport report = VerifyLog((*log)->log());
+  EXPECT_TRUE(report.ok()) << FormatVerifyReport(report);
+  EXPECT_EQ(report.snapshots_matched, snapshots);
+}
+
+// A snapshot as format version 1 wrote it: dedupe entries without a request
+// digest. The dedupe table is the last section of the layout.
+std::string EncodeVersion1(const engine::State& state) {
+  engine::State without = state;
+  without.dedupe = engine::DedupeTable(state.dedupe.capacity());
+  std::string bytes = snapshots::EncodeState(without);
+  std::string empty_table;
+  engine::ByteWriter(&empty_table).Varint(state.dedupe.capacity());
+  empty_table.push_back(0);
+  bytes.resize(bytes.size() - empty_table.size());
+  engine::ByteWriter w(&bytes);
+  w.Varint(state.dedupe.capacity());
+  w.Varint(state.dedupe.size());
+  for (const auto& id : state.dedupe.order()) {
+    const engine::DedupeEntry* entry = state.dedupe.Find(id);
+    w.Str(id);
+    w.Varint(entry->seq);
+    w.Varint(entry->ref_seq);
+    w.Str(entry->result);
+  }
+  bytes[0] = 1;
+  return bytes;
+}
+
+// The state a log of format version 1 replays to: no request digests.
+engine::State WithoutDigests(const engine::State& state) {
+  engine::State copy = state;
+  copy.dedupe = engine::DedupeTable(state.dedupe.capacity());
+  for (const auto& id : state.dedupe.order()) {
+    engine::DedupeEntry entry = *state.dedupe.Find(id);
+    entry.request_digest = 0;
+    copy.dedupe.Insert(id, entry);
+  }
+  return copy;
+}
+
+TEST(SnapshotMatchesTest, ASnapshotOfAnOlderFormatIsComparedByWhatItDecodesTo) {
+  engine::State state;
+  testutil::RandomCommands random(5, 3, 20);
+  for (int i = 0; i < 400; ++i) (void)engine::Execute(state, random.Next(state), 1000 * (i + 1));
+  ASSERT_GT(state.dedupe.size(), 0u);
+  engine::State old_log = WithoutDigests(state);
+  const std::string v1 = EncodeVersion1(old_log);
+  old_log.max_value_bytes = 8;  // a limit of the run that replays, which snapshots do not hold
+  EXPECT_NE(v1, snapshots::EncodeState(old_log));
+  EXPECT_TRUE(SnapshotMatches(old_log, v1));
+  EXPECT_TRUE(SnapshotMatches(state, snapshots::EncodeState(state)));
+  // A log with digests is not what a snapshot without them was taken of.
+  EXPECT_FALSE(SnapshotMatches(state, v1));
+  EXPECT_EQ(DescribeSnapshotDifference(state, v1), "the dedupe tables differ");
+  engine::State tampered = old_log;
+  tampered.context.begin()->second.value = "\"tampered\"";
+  EXPECT_FALSE(SnapshotMatches(old_log, EncodeVersion1(tampered)));
+  EXPECT_FALSE(SnapshotMatches(old_log, std::string(v1, 0, v1.size() - 1)));
 }
 
 }  // namespace

@@ -75,9 +75,21 @@ engine::EngineLimits LimitsOfSnapshots(const log::EventLog& log, const std::vect
     if (!bytes.ok()) continue;
     auto state = snapshots::DecodeState(*bytes);
     if (!state.ok()) continue;
-    return engine::EngineLimits{state->max_undo_depth, state->dedupe.capacity()};
+    return engine::EngineLimits{.max_undo_depth = state->max_undo_depth,
+                                .dedupe_capacity = state->dedupe.capacity()};
   }
   return engine::EngineLimits{};
+}
+
+bool SnapshotMatches(const engine::State& replayed, std::string_view snapshot_bytes) {
+  if (!snapshot_bytes.empty() &&
+      static_cast<uint8_t>(snapshot_bytes[0]) < snapshots::kSnapshotFormatVersion) {
+    auto snapshot = snapshots::DecodeState(snapshot_bytes);
+    if (!snapshot.ok()) return false;
+    snapshot->max_value_bytes = replayed.max_value_bytes;  // a limit of the run, not in snapshots
+    return *snapshot == replayed;
+  }
+  return snapshots::EncodeState(replayed) == snapshot_bytes;
 }
 
 std::string DescribeSnapshotDifference(const engine::State& replayed, std::string_view snapshot_bytes) {

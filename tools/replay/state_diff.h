@@ -18,6 +18,11 @@ namespace ctxd::replay {
 // the replayed state comparable byte for byte.
 engine::EngineLimits LimitsOfSnapshots(const log::EventLog& log, const std::vector<uint64_t>& snapshot_seqs);
 
+// Whether `snapshot_bytes` is a snapshot of `replayed`: the same bytes as
+// its encoding, or for a snapshot of an older format version (which cannot
+// be re-encoded) the same state once decoded.
+bool SnapshotMatches(const engine::State& replayed, std::string_view snapshot_bytes);
+
 // The first difference between `replayed` and the state encoded in
 // `snapshot_bytes`, e.g. "context key 'a': replay has 1, snapshot has 2".
 std::string DescribeSnapshotDifference(const engine::State& replayed, std::string_view snapshot_bytes);

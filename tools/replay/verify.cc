@@ -142,7 +142,7 @@ void Verifier::CompareSnapshot(uint64_t seq) {
     Problem(seq, "snapshot cannot be read: " + bytes.status().ToString());
     return;
   }
-  if (snapshots::EncodeState(state_) != *bytes) {
+  if (!SnapshotMatches(state_, *bytes)) {
     Problem(seq, "snapshot differs from the replayed state: " + DescribeSnapshotDifference(state_, *bytes));
     return;
   }
