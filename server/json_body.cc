@@ -1,5 +1,6 @@
 #include "server/json_body.h"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -131,7 +132,76 @@ bool ParseFlatMember(std::string_view text, size_t* pos, FlatMember* member) {
   return !member->json.empty();
 }
 
+// Skips the string at `*pos` (its opening quote) without decoding it; false
+// when it does not end.
+bool SkipString(std::string_view text, size_t* pos) {
+  for (size_t i = *pos + 1; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      *pos = i + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Skips the value at `*pos` by its structure alone: strings and brackets
+// are matched, scalars run to the next delimiter. Nothing is decoded or
+// checked, and nesting is counted, not recursed into.
+bool SkipValue(std::string_view text, size_t* pos) {
+  if (*pos == text.size()) return false;
+  if (text[*pos] == '"') return SkipString(text, pos);
+  if (text[*pos] != '{' && text[*pos] != '[') {
+    const size_t end = std::min(text.find_first_of(",}] \t\r\n", *pos), text.size());
+    if (end == *pos) return false;
+    *pos = end;
+    return true;
+  }
+  int depth = 0;
+  while (*pos < text.size()) {
+    const char c = text[*pos];
+    if (c == '"') {
+      if (!SkipString(text, pos)) return false;
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    if ((c == '}' || c == ']') && --depth == 0) {
+      ++*pos;
+      return true;
+    }
+    ++*pos;
+  }
+  return false;
+}
+
+// Whether the quoted member name `quoted` is `name`, escapes decoded.
+bool NameIs(std::string_view quoted, std::string_view name) {
+  const std::string_view raw = quoted.substr(1, quoted.size() - 2);
+  if (raw.find('\\') == std::string_view::npos) return raw == name;
+  const Json decoded = Json::parse(quoted, nullptr, /*allow_exceptions=*/false);
+  return decoded.is_string() && decoded.get_ref<const std::string&>() == name;
+}
+
 }  // namespace
+
+std::string_view TopLevelMember(std::string_view text, std::string_view name) {
+  std::string_view found;
+  size_t pos = 0;
+  if (!Consume(text, &pos, '{')) return found;
+  do {
+    SkipSpace(text, &pos);
+    const size_t name_start = pos;
+    if (pos == text.size() || text[pos] != '"' || !SkipString(text, &pos)) return found;
+    const std::string_view quoted = text.substr(name_start, pos - name_start);
+    if (!Consume(text, &pos, ':')) return found;
+    SkipSpace(text, &pos);
+    const size_t value_start = pos;
+    if (!SkipValue(text, &pos)) return found;
+    if (NameIs(quoted, name)) found = text.substr(value_start, pos - value_start);  // the last one wins
+  } while (Consume(text, &pos, ','));
+  return found;
+}
 
 const FlatMember* FlatObject::Find(std::string_view name) const {
   for (size_t i = 0; i < size; ++i) {

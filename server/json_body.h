@@ -52,6 +52,12 @@ struct FlatObject {
 // ParseJsonObject, which gives the same values and the error messages).
 bool ParseFlatObject(std::string_view text, FlatObject* out);
 
+// The text of the value of the last member called `name` of the object in
+// `text`, found by the object's structure alone, so that values nlohmann
+// refuses (a lone surrogate, 1e400) do not hide it; as far as the object can
+// be walked from its start. Empty when there is no such member.
+std::string_view TopLevelMember(std::string_view text, std::string_view name);
+
 // kInvalidArgument "'name' what", e.g. FieldError("at", "must be a sequence number").
 Status FieldError(const char* name, const char* what);
 // Optional string field: absent or null leaves `*out` as it is; another type is an error.

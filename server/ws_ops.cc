@@ -24,16 +24,14 @@ Status ReadId(const Json& message, std::string* id) {
   return Status::Ok();
 }
 
-// The id of a message ParseJsonObject refused although nlohmann reads it
-// (an integer beyond 64 bits in its value, say), so that a client with ops
+// The id of a message ParseJsonObject refused (an integer beyond 64 bits
+// or a lone surrogate in one of its values, say), so that a client with ops
 // in flight can tell which one failed. Only a string or an integer: a
 // fraction there may be a big integer nlohmann rounded, which would name an
 // op the client never sent. "null" when there is no such id.
 std::string IdOfRefusedMessage(std::string_view text) {
-  const Json message = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!message.is_object()) return "null";
-  const auto it = message.find("id");
-  return it != message.end() && (it->is_string() || it->is_number_integer()) ? it->dump() : "null";
+  const Json id = Json::parse(TopLevelMember(text, "id"), nullptr, /*allow_exceptions=*/false);
+  return id.is_string() || id.is_number_integer() ? id.dump() : "null";
 }
 
 // "actor" and "command_id" from `fields`, falling back to the op itself.

@@ -221,8 +221,17 @@ class StreamTest(ServerTestCase):
             ({"op": "redo", "id": 14}, 14, "BAD_REQUEST"),
             # Refused before it is read, yet its id is still answered.
             ('{"op":"set","id":17,"key":"k","value":[18446744073709551616]}', 17, "BAD_REQUEST"),
-            ('{"op":"set","id":"s-18","key":"k","value":1e400}', None, "BAD_REQUEST"),
+            ('{"op":"set","id":"s-18","key":"k","value":1e400}', "s-18", "BAD_REQUEST"),
             ('{"op":"set","id":18446744073709551616,"key":"k","value":1}', None, "BAD_REQUEST"),  # not rounded
+            ('{"op":"set","id":1.5,"key":"k","value":[18446744073709551616]}', None, "BAD_REQUEST"),
+            # Values nlohmann cannot read (a lone surrogate), and messages cut short after the id.
+            ('{"op":"set","key":"k\\ud800","value":{"id":"inner","v":["]"]},"id":"s-19"}', "s-19", "BAD_REQUEST"),
+            ('{ "id" : 20 , "op":"set","key":"k","value":"\\udc00"}', 20, "BAD_REQUEST"),
+            ('{"\\u0069d":"s-21","op":"set","key":"\\ud800"}', "s-21", "BAD_REQUEST"),
+            ('{"id":"s-22","op":"set","key":', "s-22", "BAD_REQUEST"),
+            ('{"id":"\\ud800","op":"set","key":"k","value":1e400}', None, "BAD_REQUEST"),
+            ('{"op":"set","value":{"id":"inner"', None, "BAD_REQUEST"),
+            ('{"op":"set","key" "id":"s-23"}', None, "BAD_REQUEST"),
         ]
         head = self.head()
         ws = Ws(self.ctxd, "type=session.save")
