@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "engine/engine.h"
+#include "server/target.h"
 
 namespace ctxd::server {
 
@@ -40,6 +41,18 @@ bool EventFilter::Matches(const engine::Event& event) const {
     if (key != nullptr && key->compare(0, key_prefix.size(), key_prefix) == 0) return true;
   }
   return false;
+}
+
+StatusOr<StreamTarget> ReadStreamTarget(std::string_view target) {
+  StreamTarget read;
+  read.request.target = target;
+  ParsedTarget parsed;
+  CTXD_RETURN_IF_ERROR(ParseTarget(read.request.target, &parsed));
+  read.request.query = std::move(parsed.query);
+  auto filter = EventFilter::FromQuery(read.request);
+  if (!filter.ok()) return filter.status();
+  read.filter = std::move(filter).value();
+  return read;
 }
 
 }  // namespace ctxd::server

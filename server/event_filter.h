@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "engine/event.h"
@@ -24,5 +25,14 @@ struct EventFilter {
   bool empty() const { return session.empty() && actor.empty() && type.empty() && key_prefix.empty(); }
   bool Matches(const engine::Event& event) const;
 };
+
+// A stream's request target (/v1/stream, /v1/ws) read before the stream
+// starts: its query parameters (in `request`, for the query helpers) and
+// the filter they name. kInvalidArgument for a bad target or filter.
+struct StreamTarget {
+  HttpRequest request;
+  EventFilter filter;
+};
+StatusOr<StreamTarget> ReadStreamTarget(std::string_view target);
 
 }  // namespace ctxd::server

@@ -6,7 +6,6 @@
 #include "server/json_body.h"
 #include "server/read_path.h"
 #include "server/responses.h"
-#include "server/target.h"
 
 namespace ctxd::server {
 namespace {
@@ -55,21 +54,15 @@ SseSession::~SseSession() { context_.server.metrics.ConnectionClosed(); }
 void SseSession::Run(const http::request<http::string_body>& request) {
   output_.SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
   if (request.method() != http::verb::get) return Reject(MethodNotAllowed("GET"));
-  HttpRequest view;
-  view.target = request.target();
-  ParsedTarget target;
-  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok())
-    return Reject(BadRequest(parsed.message()));
-  view.query = std::move(target.query);
-  auto filter = EventFilter::FromQuery(view);
-  if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
+  auto target = ReadStreamTarget(request.target());
+  if (!target.ok()) return Reject(ErrorResponse(target.status()));
   const uint64_t head = context_.server.store.durable_seq();
-  auto start = StartSeq(request, view, head);
+  auto start = StartSeq(request, target->request, head);
   if (!start.ok()) return Reject(ErrorResponse(start.status()));
 
   membership_.Join(std::weak_ptr<Closable>(self()));
   output_.PushData(std::string(kHeader));
-  Begin(std::move(filter).value(), *start);
+  Begin(std::move(target->filter), *start);
   if (context_.server.shutting_down) Shutdown();
   Pump();
   DoRead();

@@ -10,7 +10,6 @@
 #include "server/io_pool.h"
 #include "server/read_path.h"
 #include "server/responses.h"
-#include "server/target.h"
 
 namespace ctxd::server {
 namespace websocket = beast::websocket;
@@ -45,21 +44,15 @@ void WsSession::Run(http::request<http::string_body> request) {
     return Reject(BadRequest("GET /v1/ws is a WebSocket endpoint: send an Upgrade: websocket request"));
   }
   if (Status key = CheckWebSocketKey(request); !key.ok()) return Reject(BadRequest(key.message()));
-  HttpRequest view;
-  view.target = request.target();
-  ParsedTarget target;
-  if (Status parsed = ParseTarget(view.target, &target); !parsed.ok())
-    return Reject(BadRequest(parsed.message()));
-  view.query = std::move(target.query);
-  auto filter = EventFilter::FromQuery(view);
-  if (!filter.ok()) return Reject(ErrorResponse(filter.status()));
-  auto from = UintQuery(view, "from", 0);
+  auto target = ReadStreamTarget(request.target());
+  if (!target.ok()) return Reject(ErrorResponse(target.status()));
+  auto from = UintQuery(target->request, "from", 0);
   if (!from.ok()) return Reject(ErrorResponse(from.status()));
   const auto authorization = request.find(http::field::authorization);
   read_only_ = !MayWrite(
       context_.server.access_tokens,
       authorization == request.end() ? std::nullopt : std::optional<std::string_view>(authorization->value()),
-      view.target);
+      target->request.target);
 
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.handshake_timeout = context_.options.close_timeout;  // also bounds the close handshake
@@ -69,7 +62,7 @@ void WsSession::Run(http::request<http::string_body> request) {
   ws_.read_message_max(context_.options.max_message_bytes);
   ws_.auto_fragment(false);  // WsTransport: each of Beast's messages is one write
   ws_.async_accept(
-      request, [self = self(), filter = std::move(filter).value(),
+      request, [self = self(), filter = std::move(target->filter),
                 from = *from](beast::error_code ec) mutable { self->OnAccept(ec, std::move(filter), from); });
 }
 
