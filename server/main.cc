@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -22,6 +23,7 @@ struct Flags {
   std::string listen;
   std::string durability = "sync";
   uint64_t snapshot_every = 100000;
+  int snapshot_interval = 0;
   std::string dump_dir;
   std::string auth_file;
   std::string tls_cert;
@@ -101,6 +103,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sync", "async"}))
       ->capture_default_str();
   app.add_option("--snapshot-every", flags.snapshot_every, "snapshot every N events")->capture_default_str();
+  app.add_option("--snapshot-interval", flags.snapshot_interval,
+                 "also snapshot every S seconds when there are new events (0: by count only)")
+      ->check(CLI::Range(0, 86400 * 7))
+      ->capture_default_str();
   app.add_option("--dump-dir", flags.dump_dir, "directory for dumps");
   app.add_option("--auth-file", flags.auth_file,
                  "access tokens, one 'TOKEN read|write [LABEL]' a line; requests then need "
@@ -183,6 +189,7 @@ int main(int argc, char** argv) {
   store_options.dir = flags.data;
   store_options.sync = flags.durability == "sync";
   store_options.snapshots.every_events = flags.snapshot_every;
+  store_options.snapshots.every = std::chrono::seconds(flags.snapshot_interval);
   store_options.limits.max_value_bytes = flags.max_value;
   auto store = ctxd::store::Store::Open(store_options);
   if (!store.ok()) {

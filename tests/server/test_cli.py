@@ -97,6 +97,26 @@ class CliTest(unittest.TestCase):
         with Ctxd(data_dir=self.dir) as ctxd:
             self.assertEqual(len(ctxd.get("/v1/context").json()["context"]), 30)
 
+    def test_snapshot_interval_snapshots_fewer_events_than_the_count(self):
+        def age(ctxd):
+            metrics = ctxd.get("/metrics").text
+            return int(float(re.search(r"^ctxd_snapshot_age_events (\S+)$", metrics, re.M).group(1)))
+
+        with Ctxd(data_dir=self.dir, args=["--snapshot-interval", "1"]) as ctxd:
+            for i in range(3):
+                self.assertEqual(ctxd.put("/v1/context/i%d" % i, json={"value": i}).status_code, 200)
+            self.assertEqual(age(ctxd), 3)
+            deadline = time.monotonic() + 10
+            while age(ctxd) != 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(age(ctxd), 0)
+        with Ctxd(data_dir=self.dir) as ctxd:  # the count alone (100,000) takes none
+            ctxd.put("/v1/context/more", json={"value": 1})
+            time.sleep(1.5)
+            self.assertEqual(age(ctxd), 1)
+        for bad in ("-1", "soon"):
+            self.assertEqual(self.run_ctxd("--snapshot-interval", bad).returncode, 2, bad)
+
     def test_max_value_bytes_sets_the_value_limit(self):
         with Ctxd(data_dir=self.dir, args=["--max-value-bytes", "10"]) as ctxd:
             self.assertEqual(ctxd.put("/v1/context/k", json={"value": "12345678"}).status_code, 200)

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "engine/engine.h"
@@ -274,6 +275,39 @@ TEST(SnapshotterTest, WritesEveryNEventsAndKeepsTheNewest) {
     ASSERT_TRUE(ReplayInto(*log, replayed, info.seq).ok());
     EXPECT_TRUE(*decoded == replayed);
   }
+}
+
+// Polls `done` for up to 10 s.
+bool Eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST(SnapshotterTest, WritesAfterAnIntervalWhenEventsAreFewerThanTheCount) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  SnapshotPolicy policy;
+  policy.every_events = 1000000;
+  policy.every = std::chrono::milliseconds(50);
+  Snapshotter snapshotter(*log, {}, policy);
+  engine::State state;
+  RunRandom(state, 20, log.get());
+  snapshotter.OnCommitted(log->head_seq());
+  ASSERT_TRUE(Eventually([&] { return snapshotter.last_snapshot_seq() == log->head_seq(); }));
+  // Nothing new: no snapshot however long it waits. Then the new events,
+  // far fewer than the count, are snapshotted at the next interval.
+  const uint64_t first = snapshotter.last_snapshot_seq();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(log->ListSnapshots().value().size(), 1u);
+  RunRandom(state, 5, log.get(), 99);
+  ASSERT_GT(log->head_seq(), first);
+  snapshotter.OnCommitted(log->head_seq());
+  EXPECT_TRUE(Eventually([&] { return snapshotter.last_snapshot_seq() == log->head_seq(); }));
+  EXPECT_EQ(log->ListSnapshots().value().size(), 2u);
 }
 
 }  // namespace
