@@ -65,7 +65,7 @@ HttpResponse RenderSeq(const engine::CommandResult& result) {
 void GetContextList(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
   std::string prefix;
   if (const std::string* p = request.Query("prefix")) prefix = *p;
-  ReadState(ctx, request, respond, [prefix](const engine::State& state, uint64_t seq) {
+  const auto render = [prefix](const engine::State& state, uint64_t seq) {
     std::string body = "{\"seq\":" + std::to_string(seq) + ",\"context\":{";
     bool first = true;
     for (auto it = state.context.lower_bound(prefix); it != state.context.end(); ++it) {
@@ -76,7 +76,9 @@ void GetContextList(ServerContext& ctx, HttpRequest& request, const Responder& r
     }
     body.append("}}");
     return JsonResponse(std::move(body));
-  });
+  };
+  ReadState(ctx, request, respond, render,
+            [&prefix](const engine::State& state) { return IsLongListing(state, prefix); });
 }
 
 void GetContextKey(ServerContext& ctx, HttpRequest& request, const Responder& respond) {

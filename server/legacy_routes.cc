@@ -109,21 +109,23 @@ void LegacyAllContext(ServerContext& ctx, HttpRequest& request, const Responder&
   (void)request;
   ctx.OffloadRead(respond, [&ctx](const Responder& done) {
     std::string body = "{\"context\":{";
-    const uint64_t head = ctx.store.Read([&](const engine::State& state) {
+    const bool long_read =
+        ctx.store.Read([](const engine::State& state) { return IsLongListing(state, ""); });
+    const auto head = ReadHead(ctx, long_read, [&](const engine::State& state) {
       bool first = true;
       for (const auto& [key, entry] : state.context) {
         AppendJsonKey(&body, key, first);
         body.append(entry.value);
         first = false;
       }
-      return state.head_seq;
     });
+    if (!head.ok()) return done(LegacyErrorFor(head.status()));
     auto history = ReadLegacyHistory(ctx.store, ctx.store.durable_seq());
     if (!history.ok()) return done(LegacyErrorFor(history.status()));
     body.append("},\"history_count\":" + std::to_string(history->size()) +
                 ",\"connected_clients\":" + std::to_string(ctx.stream_clients.load()) + ",\"timestamp\":\"" +
                 NowTimestamp() + "\",\"status\":\"success\"}");
-    ctx.gate.Respond(head, done, JsonResponse(std::move(body)));
+    ctx.gate.Respond(*head, done, JsonResponse(std::move(body)));
   });
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,12 +20,31 @@ namespace ctxd::server {
 // An unsigned query parameter: `fallback` when absent, error when malformed.
 StatusOr<uint64_t> UintQuery(const HttpRequest& request, std::string_view name, uint64_t fallback);
 
+// Listings of more entries than this are long reads: rendering takes about
+// 0.25 µs an entry, so 4,096 entries would hold the store's state lock, and
+// with it the writer, for about a millisecond.
+inline constexpr size_t kLongListing = 4096;
+// Whether more than kLongListing context keys start with `prefix` (counted
+// no further).
+bool IsLongListing(const engine::State& state, std::string_view prefix);
+
+// Calls `read(state)` on the state at the head and returns its seq: under
+// the store's shared lock, or, for a `long_read`, on the snapshotter's
+// follower caught up to the log (Snapshotter::ReadCaughtUp), which the
+// writer never waits for. On a worker thread only: catching up may replay.
+StatusOr<uint64_t> ReadHead(ServerContext& ctx, bool long_read,
+                            const std::function<void(const engine::State&)>& read);
+
 // Runs `render(const engine::State&, uint64_t seq) -> HttpResponse` on the
 // state the request asks for: ?at=SEQ rebuilds that state on the worker pool
 // (heavy: newest snapshot + replay); otherwise the live state is read under
-// the store's shared lock and the answer waits until its head is durable.
-template <typename Render>
-void ReadState(ServerContext& ctx, const HttpRequest& request, const Responder& respond, Render render) {
+// the store's shared lock, unless `is_long(state)` says the render would hold
+// it up for long (ReadHead then renders on the worker pool); the answer waits
+// until its head is durable.
+template <typename Render, typename IsLong = bool (*)(const engine::State&)>
+void ReadState(
+    ServerContext& ctx, const HttpRequest& request, const Responder& respond, Render render,
+    IsLong is_long = [](const engine::State&) { return false; }) {
   if (const std::string* at_text = request.Query("at")) {
     auto at = ParseUint(*at_text);
     if (!at) {
@@ -38,11 +58,20 @@ void ReadState(ServerContext& ctx, const HttpRequest& request, const Responder& 
     return;
   }
   uint64_t head = 0;
+  bool long_read = false;
   HttpResponse response = ctx.store.Read([&](const engine::State& state) {
     head = state.head_seq;
-    return render(state, head);
+    long_read = is_long(state);
+    return long_read ? HttpResponse{} : render(state, head);
   });
-  ctx.gate.Respond(head, respond, std::move(response));
+  if (!long_read) return ctx.gate.Respond(head, respond, std::move(response));
+  ctx.OffloadRead(respond, [&ctx, render = std::move(render)](const Responder& done) {
+    HttpResponse rendered;
+    auto seq =
+        ReadHead(ctx, true, [&](const engine::State& state) { rendered = render(state, state.head_seq); });
+    if (!seq.ok()) return done(ErrorResponse(seq.status()));
+    ctx.gate.Respond(*seq, done, std::move(rendered));
+  });
 }
 
 // Validates an actor (from a body, a query or `who`); an empty one becomes

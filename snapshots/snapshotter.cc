@@ -80,7 +80,14 @@ StatusOr<uint64_t> Snapshotter::SnapshotNow() {
   return seq;
 }
 
-StatusOr<uint64_t> Snapshotter::CatchUpAndWrite() {
+StatusOr<uint64_t> Snapshotter::ReadCaughtUp(const std::function<void(const engine::State&)>& read) {
+  std::lock_guard work(work_mu_);
+  auto head = CatchUp();
+  if (head.ok()) read(*follower_);
+  return head;
+}
+
+StatusOr<uint64_t> Snapshotter::CatchUp() {
   const uint64_t head = log_.head_seq();
   if (!follower_ || follower_->head_seq > head) {
     auto state = RebuildState(log_, limits_, head);
@@ -88,8 +95,14 @@ StatusOr<uint64_t> Snapshotter::CatchUpAndWrite() {
     follower_ = std::move(state).value();
   }
   CTXD_RETURN_IF_ERROR(ReplayInto(log_, *follower_, head));
-  CTXD_RETURN_IF_ERROR(log_.PutSnapshot(head, EncodeState(*follower_)));
-  spdlog::debug("snapshot written at seq {}", head);
+  return head;
+}
+
+StatusOr<uint64_t> Snapshotter::CatchUpAndWrite() {
+  auto head = CatchUp();
+  if (!head.ok()) return head;
+  CTXD_RETURN_IF_ERROR(log_.PutSnapshot(*head, EncodeState(*follower_)));
+  spdlog::debug("snapshot written at seq {}", *head);
   return head;
 }
 

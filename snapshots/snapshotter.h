@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -43,9 +44,17 @@ class Snapshotter {
   StatusOr<uint64_t> SnapshotNow();
   uint64_t last_snapshot_seq() const;
 
+  // Calls `read(state)` with the follower caught up to the log's head, on the
+  // calling thread (serialized with snapshot work). For reads long enough to
+  // hold up the writer if they held the store's state lock (a whole large
+  // context): the follower is a copy the writer never touches. Returns the
+  // seq the state is at.
+  StatusOr<uint64_t> ReadCaughtUp(const std::function<void(const engine::State&)>& read);
+
  private:
   void Run();
   bool Due(uint64_t head) const;
+  StatusOr<uint64_t> CatchUp();  // the follower to the log's head; work_mu_ held
   StatusOr<uint64_t> CatchUpAndWrite();
   Status Prune();
 

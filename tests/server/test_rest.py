@@ -7,7 +7,7 @@ import urllib.parse
 
 import requests
 
-from ctxd_harness import Ctxd
+from ctxd_harness import Ctxd, ServerTestCase
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -494,6 +494,41 @@ class RestTest(unittest.TestCase):
                 r = s.put(self.ctxd.url + "/v1/context/ka", json={"value": i}, timeout=5)
                 self.assertEqual(r.status_code, 200)
             self.assertEqual(s.get(self.ctxd.url + "/v1/context/ka", timeout=5).json()["value"], 49)
+
+
+class LongListingTest(ServerTestCase):
+    """Listings of more than 4,096 keys are rendered from the snapshotter's
+    follower state, off the writer's lock (read_path.h): the same answers."""
+
+    def fill(self, prefix, count):
+        for start in range(0, count, 1000):
+            body = {"set": {"%s%05d" % (prefix, i): {"n": i} for i in range(start, min(start + 1000, count))}}
+            self.assertEqual(self.ctxd.post("/v1/context", json=body).status_code, 200)
+
+    def test_a_long_listing_is_the_whole_context_at_the_head_and_reads_its_writes(self):
+        self.fill("long/", 5000)
+        self.fill("short/", 10)
+        listing = self.ctxd.get("/v1/context").json()
+        self.assertEqual(listing["seq"], self.ctxd.head())
+        self.assertEqual(len(listing["context"]), 5010)
+        self.assertEqual(listing["context"]["long/04321"], {"n": 4321})
+        for i in range(3):
+            put = self.ctxd.put("/v1/context/" + q("long/00007"), json={"value": ["fresh", i]}).json()
+            listing = self.ctxd.get("/v1/context").json()
+            self.assertGreaterEqual(listing["seq"], put["seq"])
+            self.assertEqual(listing["context"]["long/00007"], ["fresh", i])
+        self.assertEqual(self.ctxd.delete("/v1/context/" + q("long/00008")).status_code, 200)
+        long_only = self.ctxd.get("/v1/context?prefix=long/").json()
+        self.assertEqual(len(long_only["context"]), 4999)
+        self.assertNotIn("long/00008", long_only["context"])
+        self.assertEqual(set(self.ctxd.get("/v1/context?prefix=short/").json()["context"]),
+                         {"short/%05d" % i for i in range(10)})
+        old = self.ctxd.get("/ctx/all").json()
+        self.assertEqual((old["status"], len(old["context"])), ("success", 5009))
+        self.assertEqual(old["context"]["long/00007"], ["fresh", 2])
+        at = self.ctxd.get("/v1/context?at=%d" % put["seq"]).json()  # ?at= still rebuilds that point
+        self.assertEqual((at["seq"], at["context"]["long/00007"]), (put["seq"], ["fresh", 2]))
+        self.assertIn("long/00008", at["context"])
 
 
 if __name__ == "__main__":

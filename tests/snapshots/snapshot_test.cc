@@ -277,6 +277,25 @@ TEST(SnapshotterTest, WritesEveryNEventsAndKeepsTheNewest) {
   }
 }
 
+TEST(SnapshotterTest, ReadsTheFollowerCaughtUpToTheLogWithoutWritingASnapshot) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  SnapshotPolicy policy;
+  policy.every_events = 0;
+  Snapshotter snapshotter(*log, {}, policy);
+  engine::State live;
+  for (uint32_t round = 0; round < 3; ++round) {
+    RunRandom(live, 200, log.get(), round);
+    engine::State read;
+    auto seq = snapshotter.ReadCaughtUp([&](const engine::State& state) { read = state; });
+    ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+    EXPECT_EQ(*seq, log->head_seq());
+    EXPECT_EQ(read.head_seq, live.head_seq);
+    EXPECT_TRUE(read == live) << "round " << round;
+  }
+  EXPECT_TRUE(log->ListSnapshots().value().empty());
+}
+
 // Polls `done` for up to 10 s.
 bool Eventually(const std::function<bool()>& done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
