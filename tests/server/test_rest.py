@@ -531,5 +531,21 @@ class LongListingTest(ServerTestCase):
         self.assertIn("long/00008", at["context"])
 
 
+class LongGapChangesTest(ServerTestCase):
+    CTXD_ARGS = ("--durability", "async")  # 10,000 writes, one at a time
+
+    def test_changes_over_a_long_gap_of_a_long_context(self):
+        LongListingTest.fill(self, "gap/", 5000)
+        since = self.ctxd.head()
+        with requests.Session() as s:  # more than the 10,000 events /v1/changes scans: a diff of two states
+            for i in range(10001):
+                s.put(self.ctxd.url + "/v1/context/" + q("hot/%d" % (i % 3)), json={"value": i}, timeout=5)
+        self.assertEqual(self.ctxd.delete("/v1/context/" + q("gap/00001")).status_code, 200)
+        body = self.ctxd.get("/v1/changes?since=%d" % since).json()
+        self.assertEqual(body["seq"], self.ctxd.head())
+        self.assertEqual(sorted(body["changed"]), ["hot/0", "hot/1", "hot/2"])
+        self.assertEqual(body["deleted"], ["gap/00001"])
+
+
 if __name__ == "__main__":
     unittest.main()
