@@ -133,7 +133,7 @@ void ListSessions(ServerContext& ctx, HttpRequest& request, const Responder& res
 void GetGraph(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
   const std::string session = SessionParam(request);
   if (Status s = engine::ValidateName("session", session); !s.ok()) return respond(ErrorResponse(s));
-  ReadState(ctx, request, respond, [session](const engine::State& state, uint64_t seq) {
+  const auto render = [session](const engine::State& state, uint64_t seq) {
     auto it = state.sessions.find(session);
     if (it == state.sessions.end()) return SessionNotFound(session);
     std::string body = "{\"seq\":" + std::to_string(seq) + ",\"session\":";
@@ -147,6 +147,10 @@ void GetGraph(ServerContext& ctx, HttpRequest& request, const Responder& respond
     }
     body.append("]}");
     return JsonResponse(std::move(body));
+  };
+  ReadState(ctx, request, respond, render, [&session](const engine::State& state) {
+    auto it = state.sessions.find(session);
+    return it != state.sessions.end() && it->second.graph.nodes.size() > kLongListing;
   });
 }
 

@@ -530,6 +530,20 @@ class LongListingTest(ServerTestCase):
         self.assertEqual((at["seq"], at["context"]["long/00007"]), (put["seq"], ["fresh", 2]))
         self.assertIn("long/00008", at["context"])
 
+    def test_a_long_graph_is_read_at_the_head_with_its_writes(self):
+        ops = [{"command": "create_node", "type": "t", "name": "n%d" % i, "node_id": "n%05d" % i} for i in range(4100)]
+        r = self.ctxd.post("/v1/sessions/long-graph/commands", json={"command": "batch", "commands": ops})
+        self.assertEqual(r.status_code, 200, r.text[:200])
+        graph = self.ctxd.get("/v1/sessions/long-graph/graph").json()
+        self.assertEqual((graph["seq"], len(graph["nodes"])), (self.ctxd.head(), 4100))
+        linked = self.ctxd.post("/v1/sessions/long-graph/commands",
+                                json={"command": "link", "parent_id": "n00001", "child_id": "n00002"}).json()
+        graph = self.ctxd.get("/v1/sessions/long-graph/graph").json()
+        self.assertGreaterEqual(graph["seq"], linked["seq"])
+        nodes = {n["id"]: n for n in graph["nodes"]}
+        self.assertEqual((nodes["n00001"]["children"], nodes["n00002"]["parents"]), (["n00002"], ["n00001"]))
+        self.assertEqual(self.ctxd.get("/v1/sessions/no-such/graph").status_code, 404)
+
 
 class LongGapChangesTest(ServerTestCase):
     CTXD_ARGS = ("--durability", "async")  # 10,000 writes, one at a time
