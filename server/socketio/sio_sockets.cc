@@ -13,6 +13,17 @@ namespace {
 constexpr std::string_view kRejected = "Connection rejected by server";
 constexpr size_t kMaxReplayPackets = 100000;
 
+// The whole context as one JSON object (context_snapshot).
+std::string RenderContext(const engine::State& state) {
+  std::string out = "{";
+  for (const auto& [key, entry] : state.context) {
+    AppendJsonKey(&out, key, out.size() == 1);
+    out.append(entry.value);
+  }
+  out.push_back('}');
+  return out;
+}
+
 std::optional<Nsp> NspOf(std::string_view name) {
   if (name == kRootNamespace) return Nsp::kRoot;
   if (name == kGraphNamespace) return Nsp::kGraph;
@@ -106,13 +117,45 @@ void SioSockets::OnConnect(const SioPacket& packet) {
 void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
   Socket& socket = *sockets_[static_cast<int>(nsp)];
   const uint64_t published = hub_.Join(host_.sink(), nsp, socket.room);
-  if (nsp == Nsp::kRoot) {
-    ConnectRoot(socket);
-  } else {
-    ConnectGraph(socket);
-  }
   socket.next_seq = published + 1;
+  if (nsp == Nsp::kGraph) {
+    ConnectGraph(socket);
+    return Replay(nsp, from_seq, published);
+  }
+  const bool long_context =
+      context_.store.Read([](const engine::State& state) { return IsLongListing(state, ""); });
+  if (!long_context) {
+    ConnectRoot(context_.store.Read([](const engine::State& state) { return RenderContext(state); }));
+    return Replay(nsp, from_seq, published);
+  }
+  // Rendered under the state lock, a long context would hold up the writer
+  // (read_path.h): it is rendered on the worker pool from the follower
+  // state, and the socket's live frames are held until its snapshot is out.
+  socket.replaying = true;
+  context_.workers.Post([this, sink = host_.sink(), sid = socket.sid, from_seq, published] {
+    std::string context;
+    const auto seq =
+        ReadHead(context_, true, [&](const engine::State& state) { context = RenderContext(state); });
+    host_.PostToStrand(
+        [this, sink, sid, from_seq, published, context = std::move(context), status = seq.status()] {
+          auto& socket = sockets_[static_cast<int>(Nsp::kRoot)];
+          if (!socket || socket->sid != sid) return;  // gone, or connected again since
+          if (!status.ok()) return host_.Fail("reading the context failed: " + status.message());
+          ConnectRoot(context);
+          if (from_seq && *from_seq <= published) return Replay(Nsp::kRoot, from_seq, published);
+          socket->replaying = false;
+          std::vector<FramePtr> held;
+          held.swap(socket->held);
+          OnFrames(Nsp::kRoot, held);
+        });
+  });
+}
+
+// Sends the events in [from_seq, published] from the log, holding the live
+// frames until they are out (OnReplay).
+void SioSockets::Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published) {
   if (!from_seq || *from_seq > published) return;
+  Socket& socket = *sockets_[static_cast<int>(nsp)];
   socket.replaying = true;
   hub_.Replay(
       nsp, socket.room, *from_seq, published, kMaxReplayPackets,
@@ -123,18 +166,9 @@ void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
       });
 }
 
-void SioSockets::ConnectRoot(Socket& socket) {
-  const std::string timestamp = NowTimestamp();
-  std::string context = context_.store.Read([](const engine::State& state) {
-    std::string out = "{";
-    for (const auto& [key, entry] : state.context) {
-      AppendJsonKey(&out, key, out.size() == 1);
-      out.append(entry.value);
-    }
-    out.push_back('}');
-    return out;
-  });
-  Emit(Nsp::kRoot, "context_snapshot", ContextSnapshotPayload(context, timestamp, socket.sid));
+void SioSockets::ConnectRoot(std::string_view context) {
+  Emit(Nsp::kRoot, "context_snapshot",
+       ContextSnapshotPayload(context, NowTimestamp(), sockets_[static_cast<int>(Nsp::kRoot)]->sid));
   hub_.Broadcast(
       Nsp::kRoot, std::string(),
       EventMessage(kRootNamespace, "client_stats", ClientStatsPayload(hub_.NamespaceSize(Nsp::kRoot))));

@@ -64,9 +64,10 @@ class SioSockets {
   };
 
   void OnConnect(const SioPacket& packet);
-  void ConnectRoot(Socket& socket);
+  void ConnectRoot(std::string_view context);  // the context as a JSON object
   void ConnectGraph(Socket& socket);
   void Attach(Nsp nsp, std::optional<uint64_t> from_seq);
+  void Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published);
   void OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std::string>> packets);
   void Disconnect(Nsp nsp);
   void OnEvent(const SioPacket& packet, Nsp nsp);

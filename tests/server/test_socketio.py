@@ -459,6 +459,71 @@ class PythonWebsocketOnly(Scenarios, unittest.TestCase):
     TRANSPORTS = ["websocket"]
 
 
+class LongContextSnapshot(unittest.TestCase):
+    """A context of more than 4,096 keys is rendered off the writer's lock for
+    context_snapshot (sio_sockets.cc): the snapshot still comes before the
+    updates, and the snapshot plus the updates after it is the latest state."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+        for start in range(0, 5000, 1000):
+            body = {"set": {"bulk/%05d" % i: i for i in range(start, start + 1000)}}
+            assert cls.ctxd.post("/v1/context", json=body).status_code == 200
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.stop()
+        cls.ctxd.cleanup()
+
+    def connect_while_writing(self, key, auth=None):
+        stop, values = threading.Event(), []
+
+        def write():
+            with requests.Session() as s:
+                while not stop.is_set() or len(values) < 20:
+                    r = s.put(self.ctxd.url + "/v1/context/" + key, json={"value": len(values)}, timeout=WAIT)
+                    values.append(r.json()["seq"])
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            rec = Recorder(self.ctxd.url, None, ("/",), auth).connect()
+            self.addCleanup(rec.disconnect)
+            rec.wait_for("context_snapshot")
+            rec.wait_for("context_updated", lambda d: d.get("key") == key)
+        finally:
+            stop.set()
+            writer.join()
+        rec.wait_for("context_updated", lambda d: d.get("key") == key and d.get("value") == len(values) - 1)
+        return rec, len(values) - 1
+
+    def test_the_snapshot_comes_first_and_the_updates_after_it_complete_it(self):
+        rec, last = self.connect_while_writing("live")
+        names = [name for ns, name, d in rec.events if name in ("context_snapshot", "context_updated")]
+        self.assertEqual(names[0], "context_snapshot")
+        self.assertEqual(names.count("context_snapshot"), 1)
+        snapshot = rec.all("context_snapshot")[0]["context"]
+        self.assertEqual(len([k for k in snapshot if k.startswith("bulk/")]), 5000)
+        view = dict(snapshot)
+        for update in rec.all("context_updated"):
+            view[update["key"]] = update["value"]
+        self.assertEqual((view["live"], view["bulk/04999"]), (last, 4999))
+
+    def test_from_seq_replays_after_the_snapshot(self):
+        head = self.ctxd.head()
+        for i in range(3):
+            self.ctxd.put("/v1/context/missed", json={"value": i})
+        rec, last = self.connect_while_writing("resumed", auth={"from_seq": head + 1})
+        names = [name for ns, name, d in rec.events if name in ("context_snapshot", "context_updated")]
+        self.assertEqual(names[0], "context_snapshot")
+        missed = [d["value"] for d in rec.all("context_updated") if d["key"] == "missed"]
+        self.assertEqual(missed, [0, 1, 2])
+        seqs = [d["seq"] for d in rec.all("context_updated")]
+        self.assertEqual(seqs, sorted(set(seqs)))  # in order, each once
+        self.assertEqual(rec.all("context_updated")[-1]["value"], last)
+
+
 # ---- raw Engine.IO ---------------------------------------------------------
 
 
