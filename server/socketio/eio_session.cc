@@ -112,7 +112,10 @@ void EioSession::Push(Item item) {
   if (closed_) return;
   queued_bytes_ += item.packet().size();
   queue_.push_back(std::move(item));
-  if (queue_.size() > limits_.max_queued_packets || queued_bytes_ > limits_.max_queued_bytes) {
+  // A backlog, not one large packet (the context_snapshot of a large
+  // context), is what makes a consumer slow.
+  if (queue_.size() > limits_.max_queued_packets ||
+      (queue_.size() > 1 && queued_bytes_ > limits_.max_queued_bytes)) {
     return Close("slow consumer");
   }
   Wake();

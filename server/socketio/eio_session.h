@@ -41,7 +41,7 @@ class EioServer;
 struct SessionLimits {
   EioOptions eio;
   size_t max_queued_packets = 16384;
-  size_t max_queued_bytes = 16 * 1024 * 1024;
+  size_t max_queued_bytes = 16 * 1024 * 1024;  // beyond one packet, however large
   OutputLimits output;
   std::chrono::seconds close_timeout{3};
 };

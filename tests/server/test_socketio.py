@@ -498,6 +498,20 @@ class LongContextSnapshot(unittest.TestCase):
         rec.wait_for("context_updated", lambda d: d.get("key") == key and d.get("value") == len(values) - 1)
         return rec, len(values) - 1
 
+    def test_a_snapshot_larger_than_the_queue_limit_is_sent(self):
+        big = "x" * 100000
+        for start in range(0, 180, 10):  # 18 MB: more than the 16 MiB a session may have queued
+            body = {"set": {"big/%03d" % i: big for i in range(start, start + 10)}}
+            self.assertEqual(self.ctxd.post("/v1/context", json=body).status_code, 200)
+        rec = Recorder(self.ctxd.url, ["websocket"], ("/",)).connect()
+        self.addCleanup(rec.disconnect)
+        snapshot = rec.wait_for("context_snapshot")["context"]
+        self.assertEqual(len([k for k in snapshot if k.startswith("big/")]), 180)
+        self.assertEqual(snapshot["big/179"], big)
+        key = unique("after-big")
+        self.ctxd.put("/v1/context/" + key, json={"value": 1})
+        rec.wait_for("context_updated", lambda d: d.get("key") == key)
+
     def test_the_snapshot_comes_first_and_the_updates_after_it_complete_it(self):
         rec, last = self.connect_while_writing("live")
         names = [name for ns, name, d in rec.events if name in ("context_snapshot", "context_updated")]
