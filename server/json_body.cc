@@ -40,6 +40,20 @@ bool IsBigInteger(std::string_view number) {
   return digits.size() > max.size() || (digits.size() == max.size() && digits > max);
 }
 
+// Skips the string at `*pos` (its opening quote) without decoding it; false
+// when it does not end.
+bool SkipString(std::string_view text, size_t* pos) {
+  for (size_t i = *pos + 1; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      *pos = i + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
 // What a look at `text` before parsing finds: how deep its brackets nest
 // outside strings (counted until past `depth_limit`), and the first integer
 // literal that nlohmann would turn into a double, losing digits.
@@ -51,17 +65,12 @@ struct Prescan {
 Prescan Look(std::string_view text, int depth_limit) {
   Prescan found;
   int depth = 0;
-  bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
+    if (c == '"') {
+      size_t end = i;
+      if (!SkipString(text, &end)) return found;  // never closed: the parser says so
+      i = end - 1;
     } else if (c == '[' || c == '{') {
       if (++depth > found.depth && (found.depth = depth) > depth_limit) return found;
     } else if (c == ']' || c == '}') {
@@ -130,20 +139,6 @@ bool ParseFlatMember(std::string_view text, size_t* pos, FlatMember* member) {
   member->is_string = !member->json.empty();
   if (!member->is_string) member->json = PlainUnsigned(text, pos);
   return !member->json.empty();
-}
-
-// Skips the string at `*pos` (its opening quote) without decoding it; false
-// when it does not end.
-bool SkipString(std::string_view text, size_t* pos) {
-  for (size_t i = *pos + 1; i < text.size(); ++i) {
-    if (text[i] == '\\') {
-      ++i;
-    } else if (text[i] == '"') {
-      *pos = i + 1;
-      return true;
-    }
-  }
-  return false;
 }
 
 // Skips the value at `*pos` by its structure alone: strings and brackets
