@@ -323,8 +323,7 @@ void DiffStates(ServerContext& ctx, uint64_t since, const Responder& done) {
   auto old_state = ctx.store.StateAt(since);
   if (!old_state.ok()) return done(ErrorResponse(old_state.status()));
   std::map<std::string, KeyFate> fates;
-  const bool long_read = ctx.store.Read([](const engine::State& state) { return IsLongListing(state, ""); });
-  const auto head = ReadHead(ctx, long_read, [&](const engine::State& state) {
+  const auto head = ReadHead(ctx, IsLongContext, [&](const engine::State& state) {
     for (const auto& [key, entry] : state.context) {
       if (entry.version > since) fates[key] = {old_state->context.count(key) > 0, true};
     }

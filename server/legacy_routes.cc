@@ -109,9 +109,7 @@ void LegacyAllContext(ServerContext& ctx, HttpRequest& request, const Responder&
   (void)request;
   ctx.OffloadRead(respond, [&ctx](const Responder& done) {
     std::string body = "{\"context\":{";
-    const bool long_read =
-        ctx.store.Read([](const engine::State& state) { return IsLongListing(state, ""); });
-    const auto head = ReadHead(ctx, long_read, [&](const engine::State& state) {
+    const auto head = ReadHead(ctx, IsLongContext, [&](const engine::State& state) {
       bool first = true;
       for (const auto& [key, entry] : state.context) {
         AppendJsonKey(&body, key, first);

@@ -21,13 +21,18 @@ bool IsLongListing(const engine::State& state, std::string_view prefix) {
   return count > kLongListing;
 }
 
-StatusOr<uint64_t> ReadHead(ServerContext& ctx, bool long_read,
+bool IsLongContext(const engine::State& state) { return state.context.size() > kLongListing; }
+
+StatusOr<uint64_t> ReadHead(ServerContext& ctx, const std::function<bool(const engine::State&)>& is_long,
                             const std::function<void(const engine::State&)>& read) {
-  if (long_read) return ctx.store.snapshotter().ReadCaughtUp(read);
-  return ctx.store.Read([&](const engine::State& state) {
-    read(state);
+  bool long_read = false;
+  const uint64_t head = ctx.store.Read([&](const engine::State& state) {
+    long_read = is_long(state);
+    if (!long_read) read(state);
     return state.head_seq;
   });
+  if (long_read) return ctx.store.snapshotter().ReadCaughtUp(read);
+  return head;
 }
 
 Status ValidateActor(std::string& actor) {

@@ -27,20 +27,23 @@ inline constexpr size_t kLongListing = 4096;
 // Whether more than kLongListing context keys start with `prefix` (counted
 // no further).
 bool IsLongListing(const engine::State& state, std::string_view prefix);
+// The same for the whole context.
+bool IsLongContext(const engine::State& state);
 
 // Calls `read(state)` on the state at the head and returns its seq: under
-// the store's shared lock, or, for a `long_read`, on the snapshotter's
-// follower caught up to the log (Snapshotter::ReadCaughtUp), which the
-// writer never waits for. On a worker thread only: catching up may replay.
-StatusOr<uint64_t> ReadHead(ServerContext& ctx, bool long_read,
+// the store's shared lock, or, when `is_long(state)` says so (checked under
+// it), on the snapshotter's follower caught up to the log
+// (Snapshotter::ReadCaughtUp), which the writer never waits for. On a
+// worker thread only: catching up may replay.
+StatusOr<uint64_t> ReadHead(ServerContext& ctx, const std::function<bool(const engine::State&)>& is_long,
                             const std::function<void(const engine::State&)>& read);
 
 // Runs `render(const engine::State&, uint64_t seq) -> HttpResponse` on the
 // state the request asks for: ?at=SEQ rebuilds that state on the worker pool
 // (heavy: newest snapshot + replay); otherwise the live state is read under
 // the store's shared lock, unless `is_long(state)` says the render would hold
-// it up for long (ReadHead then renders on the worker pool); the answer waits
-// until its head is durable.
+// it up for long (it then renders on the worker pool from the snapshotter's
+// follower, as ReadHead does); the answer waits until its head is durable.
 template <typename Render, typename IsLong = bool (*)(const engine::State&)>
 void ReadState(
     ServerContext& ctx, const HttpRequest& request, const Responder& respond, Render render,
@@ -67,8 +70,8 @@ void ReadState(
   if (!long_read) return ctx.gate.Respond(head, respond, std::move(response));
   ctx.OffloadRead(respond, [&ctx, render = std::move(render)](const Responder& done) {
     HttpResponse rendered;
-    auto seq =
-        ReadHead(ctx, true, [&](const engine::State& state) { rendered = render(state, state.head_seq); });
+    auto seq = ctx.store.snapshotter().ReadCaughtUp(
+        [&](const engine::State& state) { rendered = render(state, state.head_seq); });
     if (!seq.ok()) return done(ErrorResponse(seq.status()));
     ctx.gate.Respond(*seq, done, std::move(rendered));
   });

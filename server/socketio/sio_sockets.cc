@@ -122,10 +122,13 @@ void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
     ConnectGraph(socket);
     return Replay(nsp, from_seq, published);
   }
-  const bool long_context =
-      context_.store.Read([](const engine::State& state) { return IsLongListing(state, ""); });
-  if (!long_context) {
-    ConnectRoot(context_.store.Read([](const engine::State& state) { return RenderContext(state); }));
+  const std::optional<std::string> short_context =
+      context_.store.Read([](const engine::State& state) -> std::optional<std::string> {
+        if (IsLongContext(state)) return std::nullopt;
+        return RenderContext(state);
+      });
+  if (short_context) {
+    ConnectRoot(*short_context);
     return Replay(nsp, from_seq, published);
   }
   // Rendered under the state lock, a long context would hold up the writer
@@ -134,8 +137,8 @@ void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
   socket.replaying = true;
   context_.workers.Post([this, sink = host_.sink(), sid = socket.sid, from_seq, published] {
     std::string context;
-    const auto seq =
-        ReadHead(context_, true, [&](const engine::State& state) { context = RenderContext(state); });
+    const auto seq = context_.store.snapshotter().ReadCaughtUp(
+        [&](const engine::State& state) { context = RenderContext(state); });
     host_.PostToStrand(
         [this, sink, sid, from_seq, published, context = std::move(context), status = seq.status()] {
           auto& socket = sockets_[static_cast<int>(Nsp::kRoot)];
@@ -143,10 +146,7 @@ void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
           if (!status.ok()) return host_.Fail("reading the context failed: " + status.message());
           ConnectRoot(context);
           if (from_seq && *from_seq <= published) return Replay(Nsp::kRoot, from_seq, published);
-          socket->replaying = false;
-          std::vector<FramePtr> held;
-          held.swap(socket->held);
-          OnFrames(Nsp::kRoot, held);
+          ReleaseHeld(Nsp::kRoot);
         });
   });
 }
@@ -185,10 +185,16 @@ void SioSockets::OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std:
   if (!socket || !socket->replaying) return;
   if (!packets.ok()) return host_.Fail("from_seq replay failed: " + packets.status().message());
   for (auto& packet : *packets) host_.Send(std::move(packet));
-  socket->replaying = false;
   socket->next_seq = published + 1;
+  ReleaseHeld(nsp);
+}
+
+// Sends the live frames held for the socket in `nsp` and stops holding them.
+void SioSockets::ReleaseHeld(Nsp nsp) {
+  Socket& socket = *sockets_[static_cast<int>(nsp)];
+  socket.replaying = false;
   std::vector<FramePtr> held;
-  held.swap(socket->held);
+  held.swap(socket.held);
   OnFrames(nsp, held);
 }
 

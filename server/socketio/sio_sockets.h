@@ -69,6 +69,7 @@ class SioSockets {
   void Attach(Nsp nsp, std::optional<uint64_t> from_seq);
   void Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published);
   void OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std::string>> packets);
+  void ReleaseHeld(Nsp nsp);
   void Disconnect(Nsp nsp);
   void OnEvent(const SioPacket& packet, Nsp nsp);
   void ContextSet(const std::string& args, std::optional<uint64_t> ack_id);
