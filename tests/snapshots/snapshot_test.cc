@@ -264,7 +264,9 @@ TEST(SnapshotterTest, WritesEveryNEventsAndKeepsTheNewest) {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_GE(snapshotter.last_snapshot_seq(), 220u);
+  // Snapshots land at whatever seq the follower had reached when one was due,
+  // so the newest is within one interval of the head, not at a fixed seq.
+  EXPECT_LT(head - snapshotter.last_snapshot_seq(), policy.every_events);
   auto list = log->ListSnapshots();
   ASSERT_TRUE(list.ok());
   EXPECT_LE(list->size(), 2u);
