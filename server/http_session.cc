@@ -11,6 +11,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server/access_tokens.h"
+#include "server/origin_policy.h"
 #include "server/responses.h"
 #include "server/socketio/packet.h"
 
@@ -179,7 +180,12 @@ void HttpSession::OnReadError(beast::error_code ec) {
 // An error found before routing, in the form of the routes the target names
 // (as far as it was read): the old /ctx routes answer {"error", "status"}.
 HttpResponse HttpSession::RequestError(int status, std::string_view code, const std::string& message) const {
-  const std::string_view path = PathOf(TargetSoFar());
+  return ErrorFor(TargetSoFar(), status, code, message);
+}
+
+HttpResponse HttpSession::ErrorFor(std::string_view target, int status, std::string_view code,
+                                   const std::string& message) {
+  const std::string_view path = PathOf(target);
   const bool legacy = path == "/ctx" || path.starts_with("/ctx/");
   return legacy ? LegacyError(status, message) : ErrorResponse(status, code, message);
 }
@@ -222,11 +228,14 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   slot.start = request_start_;
   if (!slot.keep_alive) closing_ = true;
   slot.head = message.method() == http::verb::head;
-  if (auto refusal = CheckAccess(message)) {
+  std::optional<HttpResponse> refusal = CheckOrigin(message);
+  if (!refusal) refusal = CheckAccess(message);
+  if (refusal) {
     slot.ready = true;
     slot.response = std::move(*refusal);
     return MaybeWrite();
   }
+  if (auto origin = message.find(http::field::origin); origin != message.end()) slot.origin = origin->value();
   if (const StreamHandoff* handoff = StreamRouteFor(message)) {
     closing_ = true;
     slot.handoff = handoff;
@@ -248,8 +257,19 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   Route(slot.id, std::move(request));
 }
 
+std::optional<HttpResponse> HttpSession::CheckOrigin(const http::request<http::string_body>& message) const {
+  const auto origin = message.find(http::field::origin);
+  if (origin == message.end()) return std::nullopt;
+  if (shared_.origins.Allows(origin->value(), message[http::field::host])) return std::nullopt;
+  return ErrorFor(message.target(), 403, "FORBIDDEN",
+                  "requests from the web page at '" + std::string(origin->value()) +
+                      "' are refused: ctxd serves other origins only when started with --cors-origin");
+}
+
 std::optional<HttpResponse> HttpSession::CheckAccess(const http::request<http::string_body>& message) const {
-  if (shared_.access_tokens == nullptr) return std::nullopt;
+  // A CORS preflight carries no credentials, and OPTIONS reveals nothing but
+  // the methods of a path.
+  if (shared_.access_tokens == nullptr || message.method() == http::verb::options) return std::nullopt;
   const auto authorization = message.find(http::field::authorization);
   const std::string token = RequestToken(
       authorization == message.end() ? std::nullopt : std::optional<std::string_view>(authorization->value()),
@@ -320,18 +340,23 @@ void HttpSession::Serialize(Slot& slot, bool close) {
   out_.push_back(' ');
   const auto reason = http::obsolete_reason(http::int_to_status(static_cast<unsigned>(r.status)));
   out_.append(reason.data(), reason.size());
-  out_.append("\r\nContent-Type: ");
-  out_.append(r.content_type);
-  out_.append("\r\nContent-Length: ");
-  out_.append(std::to_string(r.body.size()));
-  if (close) out_.append("\r\nConnection: close");
-  for (const auto& [name, value] : r.headers) {
+  out_.append("\r\n");
+  if (r.status != 204) {  // a 204 has neither (RFC 9110 8.6)
+    out_.append("Content-Type: ");
+    out_.append(r.content_type);
+    out_.append("\r\nContent-Length: ");
+    out_.append(std::to_string(r.body.size()));
     out_.append("\r\n");
+  }
+  if (close) out_.append("Connection: close\r\n");
+  for (const auto& [name, value] : r.headers) {
     out_.append(name);
     out_.append(": ");
     out_.append(value);
+    out_.append("\r\n");
   }
-  out_.append("\r\n\r\n");
+  if (!slot.origin.empty()) out_.append(CorsHeaderLines(slot.origin));
+  out_.append("\r\n");
   if (!slot.head) out_.append(r.body);
 }
 

@@ -35,6 +35,7 @@ namespace ctxd::server {
 
 class AccessTokens;
 class HttpSession;
+class OriginPolicy;
 
 // What every HTTP session shares; owned by the Server.
 struct HttpSessionShared {
@@ -45,6 +46,7 @@ struct HttpSessionShared {
   ConnectionRegistry& registry;
   IoPool& io;
   const AccessTokens* access_tokens;  // null: no --auth-file
+  const OriginPolicy& origins;        // --cors-origin
 };
 
 class HttpSession : public ResponseSink, public Closable, public std::enable_shared_from_this<HttpSession> {
@@ -72,6 +74,9 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
     // Not GET/HEAD/OPTIONS: it may change the state.
     bool write = false;
     bool head = false;  // HEAD: the answer has no body
+    // The request's Origin, which the OriginPolicy allowed: the answer says
+    // that page may read it.
+    std::string origin;
     // Held back until the requests before it allow it (CanDispatch).
     std::optional<HttpRequest> deferred;
   };
@@ -79,6 +84,8 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void DoRead();
   void OnHeader(beast::error_code ec);
   HttpResponse RequestError(int status, std::string_view code, const std::string& message) const;
+  static HttpResponse ErrorFor(std::string_view target, int status, std::string_view code,
+                               const std::string& message);
   std::string_view TargetSoFar() const;
   static Status CheckTransferEncoding(const http::request_header<>& header);
   void ReadBody();
@@ -86,6 +93,8 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void OnReadError(beast::error_code ec);
   void Dispatch(http::request<http::string_body> message);
   const StreamHandoff* StreamRouteFor(const http::request<http::string_body>& message) const;
+  // The 403 answer when the request's Origin may not use ctxd (OriginPolicy).
+  std::optional<HttpResponse> CheckOrigin(const http::request<http::string_body>& message) const;
   // The 401/403 answer when --auth-file is on and the request's token may
   // not make it.
   std::optional<HttpResponse> CheckAccess(const http::request<http::string_body>& message) const;

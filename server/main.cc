@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "server/access_tokens.h"
 #include "server/server.h"
@@ -26,6 +27,7 @@ struct Flags {
   int snapshot_interval = 0;
   std::string dump_dir;
   std::string auth_file;
+  std::vector<std::string> cors_origins;
   std::string tls_cert;
   std::string tls_key;
   std::string log_level;
@@ -111,6 +113,9 @@ int main(int argc, char** argv) {
   app.add_option("--auth-file", flags.auth_file,
                  "access tokens, one 'TOKEN read|write [LABEL]' a line; requests then need "
                  "'Authorization: Bearer TOKEN'");
+  app.add_option("--cors-origin", flags.cors_origins,
+                 "a web page origin (scheme://host[:port], null or *) that may use ctxd besides its own; "
+                 "repeatable. Browser requests from other origins are refused");
   auto* cert = app.add_option("--tls-cert", flags.tls_cert,
                               "TLS certificate chain (PEM, leaf first): serve HTTPS and WSS only");
   auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM) of --tls-cert");
@@ -168,6 +173,12 @@ int main(int argc, char** argv) {
     access_tokens = std::move(*loaded);
   }
   ctxd::server::ServerOptions options;
+  auto origins = ctxd::server::OriginPolicy::Create(flags.cors_origins);
+  if (!origins.ok()) {
+    std::cerr << "ctxd: --cors-origin: " << origins.status().message() << "\n";
+    return 2;
+  }
+  options.origins = std::move(*origins);
   if (!SplitListen(flags.listen.empty() ? DefaultListen() : flags.listen, &options.host, &options.port)) {
     std::cerr << "ctxd: --listen must be HOST:PORT (got '" << flags.listen << "')\n";
     return 2;

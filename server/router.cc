@@ -117,6 +117,25 @@ std::string AllowedMethods(const std::vector<std::string>& segments) {
   return allow;
 }
 
+// An OPTIONS request (RFC 9110 9.3.7): 204 with the path's methods, and
+// for a CORS preflight (the request passed the OriginPolicy, so its origin
+// may use ctxd) the methods and headers it asked for. `allow`: the methods
+// of the path's routes.
+HttpResponse OptionsAnswer(const HttpRequest& request, std::string allow) {
+  HttpResponse response;
+  response.status = 204;
+  allow += ", OPTIONS";
+  if (request.Header("Access-Control-Request-Method")) {
+    response.headers.emplace_back("Access-Control-Allow-Methods", allow);
+    if (auto asked = request.Header("Access-Control-Request-Headers")) {
+      response.headers.emplace_back("Access-Control-Allow-Headers", std::string(*asked));
+    }
+    response.headers.emplace_back("Access-Control-Max-Age", "600");
+  }
+  response.headers.emplace_back("Allow", std::move(allow));
+  return response;
+}
+
 // The old /ctx routes answer in their own error form.
 bool IsLegacyPath(const std::vector<std::string>& segments) {
   return !segments.empty() && segments[0] == "ctx";
@@ -125,6 +144,10 @@ bool IsLegacyPath(const std::vector<std::string>& segments) {
 }  // namespace
 
 RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
+  if (request.method == Method::kOptions && request.target == "*") {  // the server as a whole
+    respond(OptionsAnswer(request, "GET, HEAD, POST, PUT, DELETE"));
+    return RouteClass::kOther;
+  }
   ParsedTarget target;
   if (Status parsed = ParseTarget(request.target, &target); !parsed.ok()) {
     // The path is decoded before the query: a bad query of /ctx still has its path.
@@ -148,8 +171,12 @@ RouteClass Router::Handle(HttpRequest request, const Responder& respond) {
     return route.route_class;
   }
   const bool legacy = IsLegacyPath(request.segments);
+  if (path_match != nullptr && request.method == Method::kOptions) {
+    respond(OptionsAnswer(request, AllowedMethods(request.segments)));
+    return path_match->route_class;
+  }
   if (path_match != nullptr) {
-    const std::string allow = AllowedMethods(request.segments);
+    const std::string allow = AllowedMethods(request.segments) + ", OPTIONS";
     HttpResponse refusal = legacy ? LegacyError(405, "method not allowed") : MethodNotAllowed(allow);
     if (legacy) refusal.headers.emplace_back("Allow", allow);
     respond(std::move(refusal));

@@ -25,7 +25,7 @@ struct Server::Impl {
         store(store),
         context(store, metrics, options.worker_threads, options.dump_dir),
         router(context),
-        shared{router, metrics, limits, stream_routes, registry, io, options.access_tokens},
+        shared{router, metrics, limits, stream_routes, registry, io, options.access_tokens, options.origins},
         io(options.io_threads),
         signals(io.main(), SIGINT, SIGTERM) {
     limits.body_limit = options.body_limit;

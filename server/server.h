@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "server/origin_policy.h"
 #include "store/store.h"
 
 namespace ctxd::server {
@@ -45,6 +46,8 @@ struct ServerOptions {
   // --auth-file: every request but /healthz and /readyz needs a token; null:
   // open. Not owned; outlives the server.
   const AccessTokens* access_tokens = nullptr;
+  // --cors-origin: the web pages, besides ctxd's own, that may use it.
+  OriginPolicy origins;
   // --tls-cert/--tls-key: every connection is TLS (tls_relay.h); null:
   // plain. Not owned; outlives the server.
   const TlsTerminator* tls = nullptr;

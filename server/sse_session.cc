@@ -4,19 +4,29 @@
 #include <limits>
 
 #include "server/json_body.h"
+#include "server/origin_policy.h"
 #include "server/read_path.h"
 #include "server/responses.h"
 
 namespace ctxd::server {
 namespace {
 
-constexpr std::string_view kHeader =
+constexpr std::string_view kHeaderLines =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "Connection: close\r\n"
-    "X-Accel-Buffering: no\r\n"
-    "\r\n";
+    "X-Accel-Buffering: no\r\n";
+
+// A request with an Origin got here past the OriginPolicy: that page may
+// read the stream (an EventSource on another origin needs to be told).
+std::string ResponseHeader(const http::request<http::string_body>& request) {
+  std::string header(kHeaderLines);
+  if (auto origin = request.find(http::field::origin); origin != request.end()) {
+    header += CorsHeaderLines(origin->value());
+  }
+  return header + "\r\n";
+}
 
 // Where the stream starts: Last-Event-ID: N -> N+1, else `from`, else after the head.
 StatusOr<uint64_t> StartSeq(const http::request<http::string_body>& request, const HttpRequest& view,
@@ -61,7 +71,7 @@ void SseSession::Run(const http::request<http::string_body>& request) {
   if (!start.ok()) return Reject(ErrorResponse(start.status()));
 
   membership_.Join(std::weak_ptr<Closable>(self()));
-  output_.PushData(std::string(kHeader));
+  output_.PushData(ResponseHeader(request));
   Begin(std::move(target->filter), *start);
   if (context_.server.shutting_down) Shutdown();
   Pump();

@@ -41,6 +41,14 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(self.server.get("/healthz").status_code, 200)
         self.assertEqual(self.server.get("/readyz").status_code, 200)
 
+    def test_options_needs_no_token(self):
+        # A browser's CORS preflight carries no credentials.
+        answer = requests.options(self.server.url + "/v1/context/k", timeout=10,
+                                  headers={"Origin": self.server.url, "Access-Control-Request-Method": "PUT",
+                                           "Access-Control-Request-Headers": "authorization, content-type"})
+        self.assertEqual(answer.status_code, 204, answer.text)
+        self.assertEqual(answer.headers["Access-Control-Allow-Headers"], "authorization, content-type")
+
     def test_no_token_or_an_unknown_one_is_401_and_changes_nothing(self):
         before = self.head()
         for headers in ({}, bearer("nope"), {"Authorization": "Basic " + WRITER}, {"Authorization": WRITER}):

@@ -266,7 +266,7 @@ class BadInputTest(ServerTestCase):
             self.assertGreater(int(get_length), 0, path)
             self.assertIn(b"Content-Length: " + get_length, head, path)
         # Not on the Socket.IO polling transport (a GET there takes the client's packets) nor the streams.
-        for path, allow in (("/socket.io/?EIO=4&transport=polling", b"GET, POST"), ("/v1/stream", b"GET")):
+        for path, allow in (("/socket.io/?EIO=4&transport=polling", b"GET, POST, OPTIONS"), ("/v1/stream", b"GET")):
             raw = self.ctxd.raw(("HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
                                 read_timeout=3)
             self.assertEqual(status_of(raw), 405, (path, raw))

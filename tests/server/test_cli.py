@@ -44,6 +44,12 @@ class CliTest(unittest.TestCase):
             self.assertEqual(out.returncode, 2)
             self.assertIn(message, out.stderr)
 
+    def test_a_value_of_cors_origin_that_is_not_an_origin_is_a_usage_error(self):
+        for bad in ("app.example", "http://app.example/path", "ws://app.example"):
+            out = self.run_ctxd("--cors-origin", "http://ok.example", "--cors-origin", bad)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--cors-origin: '%s' is not an origin" % bad, out.stderr)
+
     def test_usage_errors_exit_2(self):
         for args in (["--durability", "sometimes"], ["--listen", "nonsense"], ["--listen", "127.0.0.1:99999"],
                      ["--tls-cert", "only.pem"], ["--no-such-flag"], ["--log-level", "loud"]):

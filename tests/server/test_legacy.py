@@ -104,8 +104,8 @@ class LegacyTest(ServerTestCase):
     def test_unknown_legacy_path_and_method(self):
         self.assertLegacyError(self.ctxd.get("/ctx/nope"), 404)
         self.assertLegacyError(self.ctxd.put("/ctx", json={}), 405)
-        self.assertEqual(self.ctxd.put("/ctx", json={}).headers["Allow"], "GET, HEAD, POST")
-        self.assertEqual(self.ctxd.delete("/ctx/dump/list").headers["Allow"], "GET, HEAD")
+        self.assertEqual(self.ctxd.put("/ctx", json={}).headers["Allow"], "GET, HEAD, POST, OPTIONS")
+        self.assertEqual(self.ctxd.delete("/ctx/dump/list").headers["Allow"], "GET, HEAD, OPTIONS")
 
 
 if __name__ == "__main__":

@@ -471,9 +471,9 @@ class RestTest(unittest.TestCase):
         self.assertError(self.ctxd.post("/v1/events"), 405, "METHOD_NOT_ALLOWED")
         self.assertError(requests.patch(self.ctxd.url + "/v1/context/x", timeout=5), 405, "METHOD_NOT_ALLOWED")
         # RFC 9110: a 405 lists what the path takes.
-        self.assertEqual(self.ctxd.post("/v1/events").headers["Allow"], "GET, HEAD")
+        self.assertEqual(self.ctxd.post("/v1/events").headers["Allow"], "GET, HEAD, OPTIONS")
         self.assertEqual(requests.patch(self.ctxd.url + "/v1/context/x", timeout=5).headers["Allow"],
-                         "GET, HEAD, PUT, DELETE")
+                         "GET, HEAD, PUT, DELETE, OPTIONS")
         self.assertEqual(requests.post(self.ctxd.url + "/v1/ws", timeout=5).headers["Allow"], "GET")
 
     def test_health_ready_metrics(self):

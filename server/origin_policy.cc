@@ -1,0 +1,84 @@
+#include "server/origin_policy.h"
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <cctype>
+#include <optional>
+
+namespace ctxd::server {
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower;
+}
+
+struct Origin {
+  std::string scheme;  // http or https
+  std::string host;    // lower case; an IPv6 literal keeps its brackets
+  std::string port;    // empty when the scheme's default
+
+  std::string Normalized() const { return scheme + "://" + host + (port.empty() ? "" : ":" + port); }
+  std::string EffectivePort() const { return !port.empty() ? port : scheme == "https" ? "443" : "80"; }
+};
+
+// "scheme://host[:port]" as a browser sends it; nullopt for anything else
+// (a path, a query, user info, another scheme).
+std::optional<Origin> ParseOrigin(std::string_view text) {
+  auto url = boost::urls::parse_absolute_uri(text);
+  if (!url || !url->has_authority() || url->has_userinfo() || !url->encoded_path().empty() ||
+      url->has_query() || url->encoded_host().empty()) {
+    return std::nullopt;
+  }
+  Origin origin{Lower(url->scheme()), Lower(url->encoded_host()), std::string(url->port())};
+  if (origin.scheme != "http" && origin.scheme != "https") return std::nullopt;
+  if (origin.port == (origin.scheme == "https" ? "443" : "80")) origin.port.clear();
+  return origin;
+}
+
+// The server's own origin: the Host header names the same host and port.
+// A Host without a port named the default port of whatever scheme the
+// client used, so then the host alone decides.
+bool IsSameOrigin(const Origin& origin, std::string_view host_header) {
+  auto authority = boost::urls::parse_authority(host_header);
+  if (!authority || authority->has_userinfo()) return false;
+  if (Lower(authority->encoded_host()) != origin.host) return false;
+  return !authority->has_port() || authority->port() == origin.EffectivePort();
+}
+
+}  // namespace
+
+StatusOr<OriginPolicy> OriginPolicy::Create(const std::vector<std::string>& allowed) {
+  OriginPolicy policy;
+  for (const std::string& entry : allowed) {
+    if (entry == "*") {
+      policy.any_ = true;
+    } else if (entry == "null") {
+      policy.allowed_.push_back(entry);
+    } else if (auto origin = ParseOrigin(entry)) {
+      policy.allowed_.push_back(origin->Normalized());
+    } else {
+      return Status::InvalidArgument(
+          "'" + entry +
+          "' is not an origin: give scheme://host[:port] (http or https, no path), "
+          "null or *");
+    }
+  }
+  return policy;
+}
+
+bool OriginPolicy::Allows(std::string_view origin_header, std::string_view host) const {
+  if (origin_header.empty() || any_) return true;
+  if (origin_header == "null") return std::find(allowed_.begin(), allowed_.end(), "null") != allowed_.end();
+  const std::optional<Origin> origin = ParseOrigin(origin_header);
+  if (!origin) return false;
+  if (IsSameOrigin(*origin, host)) return true;
+  return std::find(allowed_.begin(), allowed_.end(), origin->Normalized()) != allowed_.end();
+}
+
+std::string CorsHeaderLines(std::string_view origin) {
+  return "Access-Control-Allow-Origin: " + std::string(origin) + "\r\nVary: Origin\r\n";
+}
+
+}  // namespace ctxd::server

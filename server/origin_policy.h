@@ -1,0 +1,55 @@
+// OriginPolicy: which web pages may use ctxd from a browser (`--cors-origin`).
+//
+// A browser lets any page it shows send requests to 127.0.0.1: a form POST
+// with a text/plain body needs no CORS preflight, and a WebSocket needs no
+// permission at all. Without a check, every page a user visits could write
+// to the store on their machine. So a request that carries an `Origin`
+// header (RFC 6454; browsers add it to cross-origin requests and to every
+// WebSocket handshake) is served only when that origin is
+//
+//   - the server itself: the Origin's host and port are the request's Host
+//     (the dashboard at `/`, and clients such as python-websocket that name
+//     the server as their origin), or
+//   - listed with `--cors-origin` (repeatable; `*` allows every origin).
+//
+// Everything else is refused with 403 before routing, as python-socketio
+// refuses origins it does not know by default. Requests without `Origin`
+// (curl, python-requests, Node clients, same-origin GETs) are not affected.
+// A served request with an Origin gets `Access-Control-Allow-Origin` naming
+// it, and a preflight (`OPTIONS` with `Access-Control-Request-Method`) gets
+// the methods and headers it asked for: see router.cc.
+//
+// Thread safety: immutable after Create; safe to share across threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ctxd::server {
+
+class OriginPolicy {
+ public:
+  // No --cors-origin: only the server's own origin.
+  OriginPolicy() = default;
+  // Each of `allowed` is `*`, `null` (sandboxed frames, file:// pages) or
+  // `scheme://host[:port]` with scheme http or https; kInvalidArgument names
+  // the first one that is not.
+  static StatusOr<OriginPolicy> Create(const std::vector<std::string>& allowed);
+
+  // Whether a request with the Origin header `origin` (empty: none) and the
+  // Host header `host` may be served.
+  bool Allows(std::string_view origin, std::string_view host) const;
+
+ private:
+  bool any_ = false;
+  std::vector<std::string> allowed_;  // normalized: scheme://host[:port], no default port
+};
+
+// The header lines, each ending in CRLF, that let a page of `origin` (one
+// the policy allows) read an answer.
+std::string CorsHeaderLines(std::string_view origin);
+
+}  // namespace ctxd::server

@@ -1,0 +1,265 @@
+"""Web pages of other origins (server/origin_policy.h): a request with an
+Origin header is served only from ctxd's own origin or one given with
+--cors-origin; others get 403 and change nothing. OPTIONS answers a path's
+methods and CORS preflights. Checked with python-requests, python-websocket,
+raw sockets and, for what a browser really does, headless Chromium."""
+
+import http.server
+import json
+import socket
+import threading
+import unittest
+
+import requests
+import websocket
+
+from ctxd_harness import Ctxd
+from stream_client import Sse, Ws
+from test_dashboard import Browser
+
+EVIL = "http://evil.example"
+APP = "http://app.example:3000"
+
+
+def status_of(raw):
+    return int(raw[9:12]) if raw.startswith(b"HTTP/1.1 ") else None
+
+
+def head(ctxd):
+    return ctxd.get("/v1/events?limit=1").json()["head"]
+
+
+class OwnOriginOnlyTest(unittest.TestCase):
+    """The default: no --cors-origin."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+        cls.own = "http://%s:%d" % (cls.ctxd.host, cls.ctxd.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.cleanup()
+
+    def test_requests_from_another_origin_are_403_and_change_nothing(self):
+        self.ctxd.put("/v1/context/kept", json={"value": 1})
+        before = head(self.ctxd)
+        origin = {"Origin": EVIL}
+        # A form POST with a text/plain body needs no preflight: a browser sends it as it is.
+        plain = dict(origin, **{"Content-Type": "text/plain"})
+        answers = [
+            self.ctxd.post("/ctx", data='{"key": "k", "value": 1}', headers=plain),
+            self.ctxd.post("/v1/context", data='{"set": {"k": 1}}', headers=plain),
+            self.ctxd.put("/v1/context/k", json={"value": 1}, headers=origin),
+            self.ctxd.delete("/v1/context/kept", headers=origin),
+            self.ctxd.post("/v1/sessions/s/commands", headers=plain,
+                           data='{"command": "create_node", "type": "t", "name": "n"}'),
+            self.ctxd.post("/api/v1/commands/execute", headers=dict(plain, **{"X-Session-ID": "s"}),
+                           data='{"command": "create_node", "type": "t", "name": "n"}'),
+            self.ctxd.post("/v1/dumps", json={"format": "json"}, headers=origin),
+            self.ctxd.get("/v1/context", headers=origin),
+            self.ctxd.get("/socket.io/?EIO=4&transport=polling", headers=origin),
+        ]
+        for answer in answers:
+            self.assertEqual(answer.status_code, 403, (answer.request.method, answer.request.url, answer.text))
+            message = answer.json()["error"]
+            if answer.request.url.endswith("/ctx"):  # the old routes' error form
+                self.assertEqual(answer.json()["status"], "error")
+            else:
+                self.assertEqual(message["code"], "FORBIDDEN")
+                message = message["message"]
+            self.assertIn(EVIL, message)
+            self.assertIn("--cors-origin", message)
+            self.assertNotIn("Access-Control-Allow-Origin", answer.headers)
+        self.assertEqual(head(self.ctxd), before)
+        self.assertEqual(self.ctxd.get("/v1/context/kept").json()["value"], 1)
+
+    def test_websocket_and_stream_handshakes_from_another_origin_are_refused(self):
+        before = head(self.ctxd)
+        for path in ("/v1/ws", "/socket.io/?EIO=4&transport=websocket"):
+            with self.assertRaises(websocket.WebSocketBadStatusException) as refused:
+                websocket.create_connection("ws://%s:%d%s" % (self.ctxd.host, self.ctxd.port, path),
+                                            origin=EVIL, timeout=10)
+            self.assertEqual(refused.exception.status_code, 403, path)
+        for origin in ("null", "http://127.0.0.1:1", "not an origin"):
+            with self.assertRaises(websocket.WebSocketBadStatusException, msg=origin):
+                Ws(self.ctxd, origin=origin)
+        stream = Sse(self.ctxd, headers={"Origin": EVIL})
+        self.assertEqual(stream.status, 403)
+        self.assertEqual(json.loads(stream.body())["error"]["code"], "FORBIDDEN")
+        stream.close()
+        self.assertEqual(head(self.ctxd), before)
+
+    def test_the_servers_own_origin_and_requests_without_one_are_served(self):
+        answer = self.ctxd.put("/v1/context/own", json={"value": 1}, headers={"Origin": self.own})
+        self.assertEqual(answer.status_code, 200, answer.text)
+        self.assertEqual(answer.headers["Access-Control-Allow-Origin"], self.own)
+        self.assertEqual(answer.headers["Vary"], "Origin")
+        # localhost is its own origin when the client named the server so.
+        raw = self.ctxd.raw(b"GET /v1/context/own HTTP/1.1\r\nHost: localhost:%d\r\n"
+                            b"Origin: http://localhost:%d\r\nConnection: close\r\n\r\n"
+                            % (self.ctxd.port, self.ctxd.port))
+        self.assertEqual(status_of(raw), 200, raw)
+        answer = self.ctxd.get("/v1/context/own")
+        self.assertEqual(answer.status_code, 200)
+        self.assertNotIn("Access-Control-Allow-Origin", answer.headers)
+        # python-websocket names the server as its origin.
+        ws = Ws(self.ctxd)
+        self.assertEqual(ws.hello()["op"], "hello")
+        ws.close()
+
+    def test_options_answers_the_methods_of_a_path(self):
+        answer = requests.options(self.ctxd.url + "/v1/context/k", timeout=10)
+        self.assertEqual(answer.status_code, 204)
+        self.assertEqual(answer.headers["Allow"], "GET, HEAD, PUT, DELETE, OPTIONS")
+        self.assertNotIn("Content-Length", answer.headers)  # RFC 9110 8.6: none on a 204
+        self.assertEqual(answer.content, b"")
+        self.assertNotIn("Access-Control-Allow-Methods", answer.headers)  # not a preflight
+        self.assertEqual(requests.options(self.ctxd.url + "/ctx", timeout=10).headers["Allow"],
+                         "GET, HEAD, POST, OPTIONS")
+        self.assertEqual(requests.options(self.ctxd.url + "/v1/nope", timeout=10).status_code, 404)
+        raw = self.ctxd.raw(b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status_of(raw), 204, raw)
+        self.assertIn(b"Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n", raw)
+        # The keep-alive connection goes on after a 204 without a body.
+        with requests.Session() as session:
+            self.assertEqual(session.options(self.ctxd.url + "/v1/events", timeout=10).status_code, 204)
+            self.assertEqual(session.get(self.ctxd.url + "/v1/events", timeout=10).status_code, 200)
+
+    def test_a_preflight_from_the_own_origin_is_answered_and_from_another_refused(self):
+        preflight = {"Access-Control-Request-Method": "PUT",
+                     "Access-Control-Request-Headers": "content-type, if-match"}
+        answer = requests.options(self.ctxd.url + "/v1/context/k", timeout=10,
+                                  headers=dict(preflight, Origin=self.own))
+        self.assertEqual(answer.status_code, 204)
+        self.assertEqual(answer.headers["Access-Control-Allow-Origin"], self.own)
+        self.assertEqual(answer.headers["Access-Control-Allow-Methods"], "GET, HEAD, PUT, DELETE, OPTIONS")
+        self.assertEqual(answer.headers["Access-Control-Allow-Headers"], "content-type, if-match")
+        self.assertEqual(answer.headers["Access-Control-Max-Age"], "600")
+        answer = requests.options(self.ctxd.url + "/v1/context/k", timeout=10, headers=dict(preflight, Origin=EVIL))
+        self.assertEqual(answer.status_code, 403)
+
+
+class ListedOriginsTest(unittest.TestCase):
+    """--cors-origin APP and null."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd(args=["--cors-origin", APP, "--cors-origin", "null"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.cleanup()
+
+    def test_a_listed_origin_reads_and_writes(self):
+        for origin in (APP, "null"):
+            answer = self.ctxd.put("/v1/context/app", json={"value": origin}, headers={"Origin": origin})
+            self.assertEqual(answer.status_code, 200, answer.text)
+            self.assertEqual(answer.headers["Access-Control-Allow-Origin"], origin)
+            answer = self.ctxd.get("/v1/context/app", headers={"Origin": origin})
+            self.assertEqual(answer.json()["value"], origin)
+            self.assertEqual(answer.headers["Access-Control-Allow-Origin"], origin)
+        answer = self.ctxd.get("/ctx?key=app", headers={"Origin": "HTTP://APP.EXAMPLE:3000"})
+        self.assertEqual(answer.status_code, 200, answer.text)
+        self.assertEqual(answer.headers["Access-Control-Allow-Origin"], "HTTP://APP.EXAMPLE:3000")
+
+    def test_a_listed_origin_opens_streams(self):
+        ws = Ws(self.ctxd, origin=APP)
+        self.assertEqual(ws.hello()["op"], "hello")
+        ws.close()
+        stream = Sse(self.ctxd, headers={"Origin": APP})
+        self.assertEqual(stream.status, 200)
+        self.assertEqual(stream.headers["access-control-allow-origin"], APP)
+        stream.close()
+
+    def test_other_origins_are_still_refused(self):
+        before = head(self.ctxd)
+        for origin in (EVIL, "https://app.example:3000", "http://app.example:3001"):
+            answer = self.ctxd.put("/v1/context/app", json={"value": 0}, headers={"Origin": origin})
+            self.assertEqual(answer.status_code, 403, origin)
+        self.assertEqual(head(self.ctxd), before)
+
+
+class PageServer:
+    """Serves one empty HTML page on a free loopback port: another origin
+    than ctxd's, for the browser."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b"<!doctype html><title>another origin</title>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class BrowserTest(unittest.TestCase):
+    """A page of another origin in Chromium, against a ctxd that does not
+    list it and one that does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.page = PageServer()
+        cls.closed = Ctxd().start()
+        cls.listed = Ctxd(args=["--cors-origin", cls.page.url]).start()
+        cls.browser = Browser()
+        cls.browser.call("Page.navigate", {"url": cls.page.url + "/"})
+        cls.browser.wait_for("document.title === 'another origin'", "the page of another origin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.closed.cleanup()
+        cls.listed.cleanup()
+        cls.page.close()
+
+    def run_script(self, script):
+        """Runs `script`, which calls done(result) once; returns result."""
+        self.browser.evaluate("window.__result = undefined; (done => { %s })(r => window.__result = "
+                              "JSON.stringify(r))" % script)
+        return json.loads(self.browser.wait_for("window.__result", "the script's result"))
+
+    def test_a_form_post_of_another_origin_changes_nothing(self):
+        # mode no-cors: the browser sends it and hides the answer, as a form would.
+        before = head(self.closed)
+        result = self.run_script(
+            "fetch('%s/ctx', {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, "
+            "body: JSON.stringify({key: 'csrf', value: 1})}).then(() => done('sent'), e => done(String(e)))"
+            % self.closed.url)
+        self.assertEqual(result, "sent")
+        self.assertEqual(head(self.closed), before)
+        self.assertIsNone(self.closed.get("/ctx?key=csrf").json()["value"])
+
+    def test_websockets_and_fetches_of_another_origin_work_only_where_it_is_listed(self):
+        ws_script = ("const ws = new WebSocket('%s/v1/ws'); ws.onmessage = m => { done(JSON.parse(m.data).op); "
+                     "ws.close(); }; ws.onerror = () => done('refused')")
+        self.assertEqual(self.run_script(ws_script % self.closed.url.replace("http", "ws")), "refused")
+        self.assertEqual(self.run_script(ws_script % self.listed.url.replace("http", "ws")), "hello")
+        put_script = ("fetch('%s/v1/context/from-page', {method: 'PUT', headers: {'Content-Type': "
+                      "'application/json'}, body: JSON.stringify({value: 'hi'})}).then(r => r.json())"
+                      ".then(j => done(j), e => done('refused'))")
+        self.assertEqual(self.run_script(put_script % self.closed.url), "refused")
+        self.assertEqual(self.closed.get("/v1/context/from-page").status_code, 404)
+        answer = self.run_script(put_script % self.listed.url)  # a preflight, then the PUT
+        self.assertTrue(answer["changed"], answer)
+        self.assertEqual(self.listed.get("/v1/context/from-page").json()["value"], "hi")
+        sse_script = ("const s = new EventSource('%s/v1/stream?from=1'); s.addEventListener('context.set', "
+                      "m => { done(JSON.parse(m.data).seq); s.close(); }); s.onerror = () => done('refused')")
+        self.assertEqual(self.run_script(sse_script % self.listed.url), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
