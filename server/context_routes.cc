@@ -342,7 +342,15 @@ void GetChanges(ServerContext& ctx, HttpRequest& request, const Responder& respo
   if (!since.ok()) return respond(ErrorResponse(since.status()));
   ctx.OffloadRead(respond, [&ctx, since = *since](const Responder& done) {
     const uint64_t durable = ctx.store.durable_seq();
-    if (since >= durable) return done(RenderChanges(durable, {}));
+    // Every seq a client was told is durable: a cursor past the head is from
+    // another store, or from writes an async store lost in a crash. Answering
+    // "nothing changed" would hide every change until the head passed it.
+    if (since > durable) {
+      return done(ErrorResponse(Status::InvalidArgument("since " + std::to_string(since) +
+                                                        " is past the head (" + std::to_string(durable) +
+                                                        "): this cursor is not from this store's log")));
+    }
+    if (since == durable) return done(RenderChanges(durable, {}));
     if (durable - since > kChangesScanLimit) return DiffStates(ctx, since, done);
     std::map<std::string, KeyFate> fates;
     if (Status scanned = ScanChanges(ctx.store, since, durable, &fates); !scanned.ok()) {

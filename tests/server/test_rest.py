@@ -210,6 +210,10 @@ class RestTest(unittest.TestCase):
         empty = self.ctxd.get("/v1/changes?since=%d" % body["seq"]).json()
         self.assertEqual((empty["changed"], empty["deleted"]), ([], []))
         self.assertError(self.ctxd.get("/v1/changes?since=abc"), 400, "BAD_REQUEST")
+        # A cursor past the head is not from this log: an error, not "nothing changed".
+        past = self.ctxd.get("/v1/changes?since=%d" % (self.ctxd.head() + 1))
+        self.assertError(past, 400, "BAD_REQUEST")
+        self.assertIn("past the head", past.json()["error"]["message"])
 
     # Idempotency.
     def test_idempotency_key_header_returns_original_answer(self):
