@@ -15,9 +15,10 @@ std::string Lower(std::string_view text) {
 }
 
 struct Origin {
-  std::string scheme;  // http or https
-  std::string host;    // lower case; an IPv6 literal keeps its brackets
-  std::string port;    // empty when the scheme's default
+  std::string scheme;     // http or https
+  std::string host;       // lower case; an IPv6 literal keeps its brackets
+  std::string port;       // empty when the scheme's default
+  bool loopback = false;  // localhost, *.localhost, 127.0.0.0/8 or [::1]
 
   std::string Normalized() const { return scheme + "://" + host + (port.empty() ? "" : ":" + port); }
   std::string EffectivePort() const { return !port.empty() ? port : scheme == "https" ? "443" : "80"; }
@@ -33,6 +34,16 @@ std::optional<Origin> ParseOrigin(std::string_view text) {
   }
   Origin origin{Lower(url->scheme()), Lower(url->encoded_host()), std::string(url->port())};
   if (origin.scheme != "http" && origin.scheme != "https") return std::nullopt;
+  switch (url->host_type()) {
+    case boost::urls::host_type::ipv4:
+      origin.loopback = url->host_ipv4_address().is_loopback();
+      break;
+    case boost::urls::host_type::ipv6:
+      origin.loopback = url->host_ipv6_address().is_loopback();
+      break;
+    default:
+      origin.loopback = origin.host == "localhost" || origin.host.ends_with(".localhost");
+  }
   if (origin.port == (origin.scheme == "https" ? "443" : "80")) origin.port.clear();
   return origin;
 }
@@ -73,7 +84,7 @@ bool OriginPolicy::Allows(std::string_view origin_header, std::string_view host)
   if (origin_header == "null") return std::find(allowed_.begin(), allowed_.end(), "null") != allowed_.end();
   const std::optional<Origin> origin = ParseOrigin(origin_header);
   if (!origin) return false;
-  if (IsSameOrigin(*origin, host)) return true;
+  if (origin->loopback || IsSameOrigin(*origin, host)) return true;
   return std::find(allowed_.begin(), allowed_.end(), origin->Normalized()) != allowed_.end();
 }
 

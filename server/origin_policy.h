@@ -9,9 +9,14 @@
 //
 //   - the server itself: the Origin's host and port are the request's Host
 //     (the dashboard at `/`, and clients such as python-websocket that name
-//     the server as their origin), or
+//     the server as their origin),
+//   - a page served from this machine: a loopback host (localhost,
+//     *.localhost, 127.0.0.0/8, [::1]) on any port, such as a dev server
+//     on localhost:3000; a remote page cannot claim one, or
 //   - listed with `--cors-origin` (repeatable; `*` allows every origin).
 //
+// `null` (file:// pages, but also sandboxed frames of any site) is served
+// only when listed.
 // Everything else is refused with 403 before routing, as python-socketio
 // refuses origins it does not know by default. Requests without `Origin`
 // (curl, python-requests, Node clients, same-origin GETs) are not affected.

@@ -30,15 +30,30 @@ TEST(OriginPolicyTest, TheServersOwnOriginIsServed) {
 TEST(OriginPolicyTest, OtherOriginsAreRefused) {
   const OriginPolicy policy;
   EXPECT_FALSE(policy.Allows("http://evil.example", "127.0.0.1:8080"));
-  EXPECT_FALSE(policy.Allows("http://127.0.0.1:3000", "127.0.0.1:8080"));  // another port is another origin
-  EXPECT_FALSE(policy.Allows("http://localhost:8080", "127.0.0.1:8080"));
+  EXPECT_FALSE(
+      policy.Allows("http://example.com:3000", "example.com:8080"));  // another port is another origin
   EXPECT_FALSE(policy.Allows("http://example.com", "example.com:8080"));
+  EXPECT_FALSE(policy.Allows("https://example.com:8080", "other.example:8080"));
   EXPECT_FALSE(policy.Allows("null", "127.0.0.1:8080"));
+  // Names that only look local, and addresses that are not loopback.
+  for (const char* remote :
+       {"http://localhost.evil.example", "http://127.0.0.1.evil.example", "http://[::2]:8080",
+        "http://10.0.0.1:8080", "http://0.0.0.0:8080", "http://localhostx:8080"}) {
+    EXPECT_FALSE(policy.Allows(remote, "127.0.0.1:8080")) << remote;
+  }
   for (const char* malformed : {"127.0.0.1:8080", "http://127.0.0.1:8080/", "http://127.0.0.1:8080/x",
                                 "http://u@127.0.0.1:8080", "ftp://127.0.0.1:8080", "http://", "\xff"}) {
     EXPECT_FALSE(policy.Allows(malformed, "127.0.0.1:8080")) << malformed;
   }
-  EXPECT_FALSE(policy.Allows("http://127.0.0.1:8080", "not a host"));
+  EXPECT_FALSE(policy.Allows("http://app.example:8080", "not a host"));
+}
+
+TEST(OriginPolicyTest, PagesServedFromThisMachineAreServed) {
+  const OriginPolicy policy;
+  for (const char* local : {"http://localhost:3000", "http://127.0.0.1:5173", "https://127.9.8.7",
+                            "http://[::1]:3000", "http://app.localhost:3000", "http://LOCALHOST"}) {
+    EXPECT_TRUE(policy.Allows(local, "127.0.0.1:8080")) << local;
+  }
 }
 
 TEST(OriginPolicyTest, ListedOriginsAreServedWhateverTheirCaseOrDefaultPort) {

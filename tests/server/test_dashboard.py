@@ -140,7 +140,7 @@ class Browser:
     """Headless Chromium with one page, driven over the DevTools protocol on
     a pipe (fds 3 and 4, NUL-terminated JSON): no extra Python package."""
 
-    def __init__(self):
+    def __init__(self, extra_args=()):
         exe = shutil.which("chromium")
         if exe is None:
             raise AssertionError("chromium is not installed; the dashboard's browser test needs Debian's "
@@ -151,7 +151,7 @@ class Browser:
         self.from_browser, from_browser = self._high_pipe()
         args = ["--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
                 "--user-data-dir=" + self.profile, "--no-first-run", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update", "about:blank"]
+                "--disable-background-networking", "--disable-component-update", *extra_args, "about:blank"]
         # bash puts the pipe's ends where --remote-debugging-pipe expects them
         # (dash takes only one-digit fds).
         script = f'exec "$@" 3<&{to_browser} 4>&{from_browser} {to_browser}<&- {from_browser}>&-'

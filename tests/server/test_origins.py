@@ -18,6 +18,7 @@ from stream_client import Sse, Ws
 from test_dashboard import Browser
 
 EVIL = "http://evil.example"
+PAGE_HOST = "page.test"  # Chromium resolves it to 127.0.0.1 (--host-resolver-rules)
 APP = "http://app.example:3000"
 
 
@@ -81,7 +82,7 @@ class OwnOriginOnlyTest(unittest.TestCase):
                 websocket.create_connection("ws://%s:%d%s" % (self.ctxd.host, self.ctxd.port, path),
                                             origin=EVIL, timeout=10)
             self.assertEqual(refused.exception.status_code, 403, path)
-        for origin in ("null", "http://127.0.0.1:1", "not an origin"):
+        for origin in ("null", "http://evil.example:%d" % self.ctxd.port, "not an origin"):
             with self.assertRaises(websocket.WebSocketBadStatusException, msg=origin):
                 Ws(self.ctxd, origin=origin)
         stream = Sse(self.ctxd, headers={"Origin": EVIL})
@@ -103,6 +104,11 @@ class OwnOriginOnlyTest(unittest.TestCase):
         answer = self.ctxd.get("/v1/context/own")
         self.assertEqual(answer.status_code, 200)
         self.assertNotIn("Access-Control-Allow-Origin", answer.headers)
+        # A page served from this machine, such as a dev server on another port.
+        for local in ("http://localhost:3000", "http://127.0.0.1:5173", "http://[::1]:3000"):
+            answer = self.ctxd.get("/v1/context/own", headers={"Origin": local})
+            self.assertEqual(answer.status_code, 200, local)
+            self.assertEqual(answer.headers["Access-Control-Allow-Origin"], local)
         # python-websocket names the server as its origin.
         ws = Ws(self.ctxd)
         self.assertEqual(ws.hello()["op"], "hello")
@@ -181,8 +187,8 @@ class ListedOriginsTest(unittest.TestCase):
 
 
 class PageServer:
-    """Serves one empty HTML page on a free loopback port: another origin
-    than ctxd's, for the browser."""
+    """Serves one empty HTML page on a free loopback port, which the browser
+    reaches as PAGE_HOST: a remote origin, not a page of this machine."""
 
     def __init__(self):
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -198,7 +204,7 @@ class PageServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.url = "http://%s:%d" % (PAGE_HOST, self.httpd.server_address[1])
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
@@ -215,7 +221,7 @@ class BrowserTest(unittest.TestCase):
         cls.page = PageServer()
         cls.closed = Ctxd().start()
         cls.listed = Ctxd(args=["--cors-origin", cls.page.url]).start()
-        cls.browser = Browser()
+        cls.browser = Browser(extra_args=["--host-resolver-rules=MAP %s 127.0.0.1" % PAGE_HOST])
         cls.browser.call("Page.navigate", {"url": cls.page.url + "/"})
         cls.browser.wait_for("document.title === 'another origin'", "the page of another origin")
 
