@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
                  "access tokens, one 'TOKEN read|write [LABEL]' a line; requests then need "
                  "'Authorization: Bearer TOKEN'");
   app.add_option("--cors-origin", flags.cors_origins,
-                 "a web page origin (scheme://host[:port], null or *) that may use ctxd besides its own; "
-                 "repeatable. Browser requests from other origins are refused");
+                 "a web page origin (scheme://host[:port], null or *) that may use ctxd besides its own "
+                 "and this machine's (loopback); repeatable. Browser requests from other origins are refused");
   auto* cert = app.add_option("--tls-cert", flags.tls_cert,
                               "TLS certificate chain (PEM, leaf first): serve HTTPS and WSS only");
   auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM) of --tls-cert");
