@@ -15,10 +15,9 @@
 //     on localhost:3000; a remote page cannot claim one, or
 //   - listed with `--cors-origin` (repeatable; `*` allows every origin).
 //
-// `null` (file:// pages, but also sandboxed frames of any site) is served
-// only when listed.
 // Everything else is refused with 403 before routing, as python-socketio
-// refuses origins it does not know by default. Requests without `Origin`
+// refuses origins it does not know by default. That includes `null`
+// (file:// pages, but also sandboxed frames of any site) unless listed. Requests without `Origin`
 // (curl, python-requests, Node clients, same-origin GETs) are not affected.
 // A served request with an Origin gets `Access-Control-Allow-Origin` naming
 // it, and a preflight (`OPTIONS` with `Access-Control-Request-Method`) gets
@@ -37,7 +36,7 @@ namespace ctxd::server {
 
 class OriginPolicy {
  public:
-  // No --cors-origin: only the server's own origin.
+  // No --cors-origin: the server's own origin and this machine's.
   OriginPolicy() = default;
   // Each of `allowed` is `*`, `null` (sandboxed frames, file:// pages) or
   // `scheme://host[:port]` with scheme http or https; kInvalidArgument names
