@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -13,6 +14,11 @@ namespace ctxd::server::socketio {
 namespace websocket = beast::websocket;
 
 namespace {
+
+// Packets in one answer to a poll. python-engineio clients (4.3) refuse a
+// payload of more than 16 and drop the connection; the rest waits for the
+// next poll.
+constexpr size_t kMaxPollPackets = 16;
 
 HttpResponse TextResponse(std::string body) {
   HttpResponse response;
@@ -49,6 +55,7 @@ void EioSession::OnPollGet(const Responder& respond) {
     return respond(BadRequest("Engine.IO: a poll is already pending, or the session is not polling"));
   }
   if (upgrading_) return respond(TextResponse(std::string(1, static_cast<char>(EioType::kNoop))));
+  sockets_.OnRoom();  // the last poll took the queue: a replay goes on
   parked_ = respond;
   Wake();
 }
@@ -109,14 +116,17 @@ void EioSession::Send(std::string packet) { Push({nullptr, std::move(packet)}); 
 void EioSession::Deliver(const FramePtr& frame) { Push({frame, std::string()}); }
 
 void EioSession::Push(Item item) {
-  if (closed_) return;
+  if (closed_ || slow_) return;
   queued_bytes_ += item.packet().size();
   queue_.push_back(std::move(item));
   // A backlog, not one large packet (the context_snapshot of a large
-  // context), is what makes a consumer slow.
+  // context), is what makes a consumer slow. The session closes after the
+  // handler that pushed: closing now would take the Socket.IO sockets from
+  // under the code that is sending to them (a replay, held frames).
   if (queue_.size() > limits_.max_queued_packets ||
       (queue_.size() > 1 && queued_bytes_ > limits_.max_queued_bytes)) {
-    return Close("slow consumer");
+    slow_ = true;
+    return PostToStrand([this] { Close("slow consumer"); });
   }
   Wake();
 }
@@ -124,12 +134,15 @@ void EioSession::Push(Item item) {
 void EioSession::Wake() {
   if (transport_ == Transport::kWebSocket) return DrainToWebSocket();
   if (!parked_ || queue_.empty()) return;
+  const size_t count = std::min(queue_.size(), kMaxPollPackets);
   std::vector<std::string_view> packets;
-  packets.reserve(queue_.size());
-  for (const Item& item : queue_) packets.push_back(item.packet());
+  packets.reserve(count);
+  for (size_t i = 0; i < count; ++i) packets.push_back(queue_[i].packet());
   std::string body = JoinPayload(packets);
-  queue_.clear();
-  queued_bytes_ = 0;
+  for (size_t i = 0; i < count; ++i) {
+    queued_bytes_ -= queue_.front().packet().size();
+    queue_.pop_front();
+  }
   AnswerPoll(std::move(body));
 }
 
@@ -234,7 +247,9 @@ void EioSession::OnOutputProgress() {
     if (transport_ == Transport::kWebSocket) Close("websocket write failed");
     return DropWebSocket();
   }
-  if (transport_ == Transport::kWebSocket) DrainToWebSocket();
+  if (transport_ != Transport::kWebSocket) return;
+  DrainToWebSocket();
+  sockets_.OnRoom();
 }
 
 void EioSession::DropWebSocket() {

@@ -76,6 +76,7 @@ class EioSession : public FrameSink,
   void Send(std::string packet) override;
   void Deliver(const FramePtr& frame) override;
   void Fail(std::string_view why) override { Close(why); }
+  size_t queued_packets() const override { return queue_.size(); }
   void PostToStrand(std::function<void()> task) override;
   std::shared_ptr<FrameSink> sink() override { return shared_from_this(); }
   const std::string& eio_sid() const override { return sid_; }
@@ -119,6 +120,7 @@ class EioSession : public FrameSink,
 
   std::deque<Item> queue_;
   size_t queued_bytes_ = 0;
+  bool slow_ = false;                // the queue overflowed: closing, nothing more is queued
   std::optional<Responder> parked_;  // a polling GET waiting for packets
   Transport transport_ = Transport::kPolling;
   // Probed (2probe answered), waiting for 5: polls get a noop at once, so

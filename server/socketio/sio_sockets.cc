@@ -12,6 +12,9 @@ namespace {
 
 constexpr std::string_view kRejected = "Connection rejected by server";
 constexpr size_t kMaxReplayPackets = 100000;
+// Replay packets queued in the session at a time: a replay may be far more
+// than a session may queue (SessionLimits), so it goes out as it is taken.
+constexpr size_t kReplayWindow = 1024;
 
 // The whole context as one JSON object (context_snapshot).
 std::string RenderContext(const engine::State& state) {
@@ -184,9 +187,30 @@ void SioSockets::OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std:
   auto& socket = sockets_[static_cast<int>(nsp)];
   if (!socket || !socket->replaying) return;
   if (!packets.ok()) return host_.Fail("from_seq replay failed: " + packets.status().message());
-  for (auto& packet : *packets) host_.Send(std::move(packet));
-  socket->next_seq = published + 1;
+  socket->replay = std::move(*packets);
+  socket->replay_sent = 0;
+  socket->replay_last_seq = published;
+  PumpReplay(nsp);
+}
+
+// Sends the replay while the session has room for it (OnRoom calls again);
+// once all of it is out, the live frames held meanwhile follow.
+void SioSockets::PumpReplay(Nsp nsp) {
+  auto& socket = sockets_[static_cast<int>(nsp)];
+  while (socket->replay_sent < socket->replay.size()) {
+    if (host_.queued_packets() >= kReplayWindow) return;
+    host_.Send(std::move(socket->replay[socket->replay_sent++]));
+  }
+  std::vector<std::string>().swap(socket->replay);
+  socket->next_seq = socket->replay_last_seq + 1;
   ReleaseHeld(nsp);
+}
+
+void SioSockets::OnRoom() {
+  for (const Nsp nsp : {Nsp::kRoot, Nsp::kGraph}) {
+    const auto& socket = sockets_[static_cast<int>(nsp)];
+    if (socket && socket->replaying && !socket->replay.empty()) PumpReplay(nsp);
+  }
 }
 
 // Sends the live frames held for the socket in `nsp` and stops holding them.

@@ -29,6 +29,8 @@ class SocketHost {
   virtual void Send(std::string packet) = 0;        // an Engine.IO packet of this session only
   virtual void Deliver(const FramePtr& frame) = 0;  // a shared frame
   virtual void Fail(std::string_view why) = 0;      // close the session
+  // Packets queued in the session, not yet taken by its transport.
+  virtual size_t queued_packets() const = 0;
   // Runs `task` on the session's strand while the session lives.
   virtual void PostToStrand(std::function<void()> task) = 0;
   virtual std::shared_ptr<FrameSink> sink() = 0;
@@ -48,6 +50,8 @@ class SioSockets {
   void OnMessage(std::string_view text);
   // Live frames from the hub for the socket in `nsp`.
   void OnFrames(Nsp nsp, const std::vector<FramePtr>& frames);
+  // The session's transport took queued packets: a replay goes on.
+  void OnRoom();
   // The session ends: every socket leaves.
   void CloseAll();
   // The session's access token may read but not write (--auth-file):
@@ -61,6 +65,10 @@ class SioSockets {
     uint64_t next_seq = 1;   // live frames below it are already sent
     bool replaying = false;  // live frames are held until the replay is out
     std::vector<FramePtr> held;
+    // A replay read from the log, sent as the session takes it (PumpReplay).
+    std::vector<std::string> replay;
+    size_t replay_sent = 0;
+    uint64_t replay_last_seq = 0;  // the replay ends at this seq
   };
 
   void OnConnect(const SioPacket& packet);
@@ -69,6 +77,7 @@ class SioSockets {
   void Attach(Nsp nsp, std::optional<uint64_t> from_seq);
   void Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published);
   void OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std::string>> packets);
+  void PumpReplay(Nsp nsp);
   void ReleaseHeld(Nsp nsp);
   void Disconnect(Nsp nsp);
   void OnEvent(const SioPacket& packet, Nsp nsp);

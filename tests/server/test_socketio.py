@@ -538,6 +538,49 @@ class LongContextSnapshot(unittest.TestCase):
         self.assertEqual(rec.all("context_updated")[-1]["value"], last)
 
 
+class LongReplay(unittest.TestCase):
+    """auth.from_seq over more events than a session may queue (16,384
+    packets): the replay goes out as the client takes it, and over polling
+    16 packets a poll, which is what python-engineio clients accept."""
+
+    BATCHES = 40  # of 1,000 keys: 40,000 context_updated packets
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+        for b in range(cls.BATCHES):
+            body = {"set": {"r%02d/%03d" % (b, i): i for i in range(1000)}}
+            assert cls.ctxd.post("/v1/context", json=body).status_code == 200
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.stop()
+        cls.ctxd.cleanup()
+
+    def replay(self, transports):
+        rec = Recorder(self.ctxd.url, transports, ("/",), {"from_seq": 1}).connect()
+        self.addCleanup(rec.disconnect)
+        want = ["r%02d/%03d" % (b, i) for b in range(self.BATCHES) for i in range(1000)]
+        deadline = time.monotonic() + 120
+        while len(rec.all("context_updated")) < len(want) and rec.client.connected:
+            self.assertLess(time.monotonic(), deadline, "%d of %d" % (len(rec.all("context_updated")), len(want)))
+            time.sleep(0.2)
+        got = rec.all("context_updated")[:len(want)]  # (a later test's replay has the other's live write)
+        self.assertEqual([d["key"] for d in got], want)
+        self.assertEqual([d["seq"] for d in got], sorted(d["seq"] for d in got))
+        # Still connected, and live after the replay.
+        self.assertTrue(rec.client.connected)
+        key = unique("after-replay")
+        self.ctxd.put("/v1/context/" + key, json={"value": 1})
+        rec.wait_for("context_updated", lambda d: d.get("key") == key)
+
+    def test_over_websocket(self):
+        self.replay(["websocket"])
+
+    def test_over_polling(self):
+        self.replay(["polling"])
+
+
 # ---- raw Engine.IO ---------------------------------------------------------
 
 
@@ -616,6 +659,22 @@ class RawEngineIO(unittest.TestCase):
         names = [sio_event(p)[2][0] for p in packets if sio_event(p)]
         self.assertIn("context_snapshot", names)
         self.assertLess(names.index("context_snapshot"), names.index("registration_confirmed"))
+
+    def test_a_poll_carries_at_most_16_packets(self):
+        # python-engineio clients drop the connection on a payload of more.
+        sid = self.handshake()
+        self.post(sid, ["40"])
+        self.poll_until(sid, lambda p: any("context_snapshot" in x for x in p))
+        keys = [unique("poll16") for _ in range(40)]
+        self.assertEqual(self.ctxd.post("/v1/context", json={"set": {k: 1 for k in keys}}).status_code, 200)
+        updates, sizes = [], []
+        while len(updates) < len(keys):
+            packets = self.poll(sid)
+            sizes.append(len(packets))
+            updates += [sio_event(p)[2][1]["key"] for p in packets if sio_event(p) and
+                        sio_event(p)[2][0] == "context_updated"]
+        self.assertLessEqual(max(sizes), 16, sizes)
+        self.assertEqual(updates, sorted(keys))  # a batch's keys in order, each once
 
     def test_raw_namespaces_and_ack(self):
         sid = self.handshake()
