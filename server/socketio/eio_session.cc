@@ -118,13 +118,15 @@ void EioSession::Deliver(const FramePtr& frame) { Push({frame, std::string()}); 
 void EioSession::Push(Item item) {
   if (closed_ || slow_) return;
   queued_bytes_ += item.packet().size();
+  largest_queued_ = std::max(largest_queued_, item.packet().size());
   queue_.push_back(std::move(item));
   // A backlog, not one large packet (the context_snapshot of a large
-  // context), is what makes a consumer slow. The session closes after the
+  // context, queued with the CONNECT answer), is what makes a consumer
+  // slow: the largest packet does not count. The session closes after the
   // handler that pushed: closing now would take the Socket.IO sockets from
   // under the code that is sending to them (a replay, held frames).
   if (queue_.size() > limits_.max_queued_packets ||
-      (queue_.size() > 1 && queued_bytes_ > limits_.max_queued_bytes)) {
+      queued_bytes_ - largest_queued_ > limits_.max_queued_bytes) {
     slow_ = true;
     return PostToStrand([this] { Close("slow consumer"); });
   }
@@ -139,11 +141,16 @@ void EioSession::Wake() {
   packets.reserve(count);
   for (size_t i = 0; i < count; ++i) packets.push_back(queue_[i].packet());
   std::string body = JoinPayload(packets);
-  for (size_t i = 0; i < count; ++i) {
-    queued_bytes_ -= queue_.front().packet().size();
-    queue_.pop_front();
-  }
+  for (size_t i = 0; i < count; ++i) PopFront();
   AnswerPoll(std::move(body));
+}
+
+// After a large packet left, largest_queued_ stays as it was until the
+// queue empties: the limit is lenient by that one packet for a while.
+void EioSession::PopFront() {
+  queued_bytes_ -= queue_.front().packet().size();
+  queue_.pop_front();
+  if (queue_.empty()) largest_queued_ = 0;
 }
 
 void EioSession::AnswerPoll(std::string body) {
@@ -158,13 +165,12 @@ void EioSession::DrainToWebSocket() {
   const OutputQueue::Corked corked(out);
   while (!queue_.empty() && out.HasRoom()) {
     Item& item = queue_.front();
-    queued_bytes_ -= item.packet().size();
     if (item.frame) {
       out.PushShared(item.frame, item.frame->bytes, item.frame->seq);
     } else {
       out.PushData(WsTextFrame(item.owned));
     }
-    queue_.pop_front();
+    PopFront();
   }
 }
 
@@ -270,6 +276,7 @@ void EioSession::Close(std::string_view why) {
   AnswerPoll(std::string(1, static_cast<char>(EioType::kClose)));
   queue_.clear();
   queued_bytes_ = 0;
+  largest_queued_ = 0;
   if (ws_ && !ws_failed_ && transport_ == Transport::kWebSocket && ws_->is_open()) {
     ws_->next_layer().output().PushData(WsTextFrame(std::string(1, static_cast<char>(EioType::kClose))));
     ws_->async_close(websocket::close_code::normal,

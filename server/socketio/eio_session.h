@@ -94,6 +94,7 @@ class EioSession : public FrameSink,
   void Wake();  // hands the queue to the transport
   void AnswerPoll(std::string body);
   void DrainToWebSocket();
+  void PopFront();
   void HandlePacket(std::string_view packet);
   void SchedulePing();
   void SendPing();
@@ -120,6 +121,7 @@ class EioSession : public FrameSink,
 
   std::deque<Item> queue_;
   size_t queued_bytes_ = 0;
+  size_t largest_queued_ = 0;        // the largest packet queued since the queue was last empty
   bool slow_ = false;                // the queue overflowed: closing, nothing more is queued
   std::optional<Responder> parked_;  // a polling GET waiting for packets
   Transport transport_ = Transport::kPolling;
