@@ -144,8 +144,10 @@ void Server::Impl::Shutdown() {
   context.shutting_down = true;
   listener->Stop();
   registry.ShutdownAll();  // no new requests; answers in flight still go out
-  store.Close();           // commits and answers everything already submitted
-  context.workers.Join();  // background reads (and restores, refused now) finish
+  // Background reads (and restores, refused now) finish first: they read the
+  // store, and a long read renders from its snapshotter, which Close removes.
+  context.workers.Join();
+  store.Close();                                        // commits and answers everything already submitted
   context.gate.FailAll("the server is shutting down");  // only a failed last write can leave reads held
   const auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
   while (registry.size() > 0 && std::chrono::steady_clock::now() < deadline) {

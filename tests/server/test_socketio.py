@@ -548,6 +548,31 @@ class LongContextSnapshot(unittest.TestCase):
         self.assertEqual(rec.all("context_updated")[-1]["value"], last)
 
 
+class ShutdownDuringLongSnapshots(unittest.TestCase):
+    """SIGTERM while the snapshots of a long context are being rendered on
+    the worker pool: they read the store's snapshotter, which closing the
+    store removes. Shutdown lets them finish first (it crashed before)."""
+
+    def test_sigterm_with_snapshots_in_flight_exits_0(self):
+        for trial in range(2):
+            ctxd = Ctxd().start()
+            self.addCleanup(ctxd.cleanup)
+            for start in range(0, 20000, 1000):
+                body = {"set": {"long/%05d" % i: i for i in range(start, start + 1000)}}
+                self.assertEqual(ctxd.post("/v1/context", json=body).status_code, 200)
+            sockets = []
+            for _ in range(40):
+                ws = websocket.create_connection("ws://%s:%d/socket.io/?EIO=4&transport=websocket" %
+                                                 (ctxd.host, ctxd.port), timeout=10)
+                ws.recv()
+                sockets.append(ws)
+            for ws in sockets:
+                ws.send("40")  # a CONNECT to /: a snapshot render queued on the workers
+            self.assertEqual(ctxd.stop(), 0, "trial %d" % trial)
+            for ws in sockets:
+                ws.close()
+
+
 class LongReplay(unittest.TestCase):
     """auth.from_seq over more events than a session may queue (16,384
     packets): the replay goes out as the client takes it, and over polling
