@@ -159,19 +159,37 @@ void EioSession::AnswerPoll(std::string body) {
   parked_.reset();
 }
 
+// Moves queued packets to the WebSocket's output while it has room. A
+// write the socket takes at once starts no asynchronous write, so no
+// progress callback would come for what is left: go on while that makes
+// room (unless an outer Corked holds the write; it drains after).
 void EioSession::DrainToWebSocket() {
   if (!ws_ || ws_failed_) return;
   OutputQueue& out = ws_->next_layer().output();
-  const OutputQueue::Corked corked(out);
   while (!queue_.empty() && out.HasRoom()) {
-    Item& item = queue_.front();
-    if (item.frame) {
-      out.PushShared(item.frame, item.frame->bytes, item.frame->seq);
-    } else {
-      out.PushData(WsTextFrame(item.owned));
+    const OutputQueue::Corked corked(out);
+    while (!queue_.empty() && out.HasRoom()) {
+      Item& item = queue_.front();
+      if (item.frame) {
+        out.PushShared(item.frame, item.frame->bytes, item.frame->seq);
+      } else {
+        out.PushData(WsTextFrame(item.owned));
+      }
+      PopFront();
     }
-    PopFront();
   }
+  if (queue_.empty()) RefillLater();
+}
+
+// A replay waiting for room (SioSockets::OnRoom) is topped up from the
+// strand, never from under the Push that drained the queue.
+void EioSession::RefillLater() {
+  if (refill_posted_ || !sockets_.replay_pending()) return;
+  refill_posted_ = true;
+  PostToStrand([this] {
+    refill_posted_ = false;
+    sockets_.OnRoom();
+  });
 }
 
 void EioSession::OnWebSocket(StreamSocket socket, http::request<http::string_body> request, bool upgrade) {
@@ -253,9 +271,7 @@ void EioSession::OnOutputProgress() {
     if (transport_ == Transport::kWebSocket) Close("websocket write failed");
     return DropWebSocket();
   }
-  if (transport_ != Transport::kWebSocket) return;
-  DrainToWebSocket();
-  sockets_.OnRoom();
+  if (transport_ == Transport::kWebSocket) DrainToWebSocket();
 }
 
 void EioSession::DropWebSocket() {
@@ -317,9 +333,12 @@ void EioSession::TakeInbox() {
     inbox_posted_ = false;
   }
   if (closed_) return;
-  std::optional<OutputQueue::Corked> corked;
-  if (ws_ && !ws_failed_) corked.emplace(ws_->next_layer().output());
-  for (const auto& [nsp, frames] : taken) sockets_.OnFrames(nsp, frames);
+  {
+    std::optional<OutputQueue::Corked> corked;
+    if (ws_ && !ws_failed_) corked.emplace(ws_->next_layer().output());
+    for (const auto& [nsp, frames] : taken) sockets_.OnFrames(nsp, frames);
+  }
+  if (transport_ == Transport::kWebSocket) DrainToWebSocket();  // what the corked write left
 }
 
 }  // namespace ctxd::server::socketio

@@ -77,6 +77,7 @@ class EioSession : public FrameSink,
   void Deliver(const FramePtr& frame) override;
   void Fail(std::string_view why) override { Close(why); }
   size_t queued_packets() const override { return queue_.size(); }
+  size_t queued_bytes() const override { return queued_bytes_; }
   void PostToStrand(std::function<void()> task) override;
   std::shared_ptr<FrameSink> sink() override { return shared_from_this(); }
   const std::string& eio_sid() const override { return sid_; }
@@ -95,6 +96,7 @@ class EioSession : public FrameSink,
   void AnswerPoll(std::string body);
   void DrainToWebSocket();
   void PopFront();
+  void RefillLater();
   void HandlePacket(std::string_view packet);
   void SchedulePing();
   void SendPing();
@@ -122,7 +124,9 @@ class EioSession : public FrameSink,
   std::deque<Item> queue_;
   size_t queued_bytes_ = 0;
   size_t largest_queued_ = 0;        // the largest packet queued since the queue was last empty
-  bool slow_ = false;                // the queue overflowed: closing, nothing more is queued
+  bool slow_ = false;
+  bool refill_posted_ =
+      false;  // RefillLater                // the queue overflowed: closing, nothing more is queued
   std::optional<Responder> parked_;  // a polling GET waiting for packets
   Transport transport_ = Transport::kPolling;
   // Probed (2probe answered), waiting for 5: polls get a noop at once, so

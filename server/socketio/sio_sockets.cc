@@ -1,5 +1,7 @@
 #include "server/socketio/sio_sockets.h"
 
+#include <algorithm>
+
 #include "engine/engine.h"
 #include "engine/json_text.h"
 #include "server/json_body.h"
@@ -12,9 +14,11 @@ namespace {
 
 constexpr std::string_view kRejected = "Connection rejected by server";
 constexpr size_t kMaxReplayPackets = 100000;
-// Replay packets queued in the session at a time: a replay may be far more
-// than a session may queue (SessionLimits), so it goes out as it is taken.
+// Replay packets (and bytes) queued in the session at a time: a replay may
+// be far more than a session may queue (SessionLimits), so it goes out as
+// it is taken.
 constexpr size_t kReplayWindow = 1024;
+constexpr size_t kReplayWindowBytes = 1024 * 1024;
 
 // The whole context as one JSON object (context_snapshot).
 std::string RenderContext(const engine::State& state) {
@@ -160,13 +164,13 @@ void SioSockets::Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t publ
   if (!from_seq || *from_seq > published) return;
   Socket& socket = *sockets_[static_cast<int>(nsp)];
   socket.replaying = true;
-  hub_.Replay(
-      nsp, socket.room, *from_seq, published, kMaxReplayPackets,
-      [this, sink = host_.sink(), nsp, published](StatusOr<std::vector<std::string>> packets) mutable {
-        host_.PostToStrand([this, sink, nsp, published, packets = std::move(packets)]() mutable {
-          OnReplay(nsp, published, std::move(packets));
-        });
-      });
+  hub_.Replay(nsp, socket.room, *from_seq, published, kMaxReplayPackets,
+              [this, sink = host_.sink(), nsp, sid = socket.sid,
+               published](StatusOr<std::vector<std::string>> packets) mutable {
+                host_.PostToStrand([this, sink, nsp, sid, published, packets = std::move(packets)]() mutable {
+                  OnReplay(nsp, sid, published, std::move(packets));
+                });
+              });
 }
 
 void SioSockets::ConnectRoot(std::string_view context) {
@@ -183,9 +187,10 @@ void SioSockets::ConnectGraph(Socket& socket) {
                               PresencePayload(socket.room, hub_.RoomSize(socket.room), NowTimestamp())));
 }
 
-void SioSockets::OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std::string>> packets) {
+void SioSockets::OnReplay(Nsp nsp, const std::string& sid, uint64_t published,
+                          StatusOr<std::vector<std::string>> packets) {
   auto& socket = sockets_[static_cast<int>(nsp)];
-  if (!socket || !socket->replaying) return;
+  if (!socket || socket->sid != sid || !socket->replaying) return;  // gone, or connected again since
   if (!packets.ok()) return host_.Fail("from_seq replay failed: " + packets.status().message());
   socket->replay = std::move(*packets);
   socket->replay_sent = 0;
@@ -198,7 +203,7 @@ void SioSockets::OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std:
 void SioSockets::PumpReplay(Nsp nsp) {
   auto& socket = sockets_[static_cast<int>(nsp)];
   while (socket->replay_sent < socket->replay.size()) {
-    if (host_.queued_packets() >= kReplayWindow) return;
+    if (host_.queued_packets() >= kReplayWindow || host_.queued_bytes() >= kReplayWindowBytes) return;
     host_.Send(std::move(socket->replay[socket->replay_sent++]));
   }
   std::vector<std::string>().swap(socket->replay);
@@ -206,10 +211,17 @@ void SioSockets::PumpReplay(Nsp nsp) {
   ReleaseHeld(nsp);
 }
 
+bool SioSockets::ReplayWaits(const std::optional<Socket>& socket) {
+  return socket && socket->replaying && !socket->replay.empty();
+}
+
+bool SioSockets::replay_pending() const {
+  return std::any_of(std::begin(sockets_), std::end(sockets_), ReplayWaits);
+}
+
 void SioSockets::OnRoom() {
   for (const Nsp nsp : {Nsp::kRoot, Nsp::kGraph}) {
-    const auto& socket = sockets_[static_cast<int>(nsp)];
-    if (socket && socket->replaying && !socket->replay.empty()) PumpReplay(nsp);
+    if (ReplayWaits(sockets_[static_cast<int>(nsp)])) PumpReplay(nsp);
   }
 }
 

@@ -31,6 +31,7 @@ class SocketHost {
   virtual void Fail(std::string_view why) = 0;      // close the session
   // Packets queued in the session, not yet taken by its transport.
   virtual size_t queued_packets() const = 0;
+  virtual size_t queued_bytes() const = 0;
   // Runs `task` on the session's strand while the session lives.
   virtual void PostToStrand(std::function<void()> task) = 0;
   virtual std::shared_ptr<FrameSink> sink() = 0;
@@ -52,6 +53,8 @@ class SioSockets {
   void OnFrames(Nsp nsp, const std::vector<FramePtr>& frames);
   // The session's transport took queued packets: a replay goes on.
   void OnRoom();
+  // A replay is waiting for the session to take its packets.
+  bool replay_pending() const;
   // The session ends: every socket leaves.
   void CloseAll();
   // The session's access token may read but not write (--auth-file):
@@ -76,8 +79,10 @@ class SioSockets {
   void ConnectGraph(Socket& socket);
   void Attach(Nsp nsp, std::optional<uint64_t> from_seq);
   void Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published);
-  void OnReplay(Nsp nsp, uint64_t published, StatusOr<std::vector<std::string>> packets);
+  void OnReplay(Nsp nsp, const std::string& sid, uint64_t published,
+                StatusOr<std::vector<std::string>> packets);
   void PumpReplay(Nsp nsp);
+  static bool ReplayWaits(const std::optional<Socket>& socket);
   void ReleaseHeld(Nsp nsp);
   void Disconnect(Nsp nsp);
   void OnEvent(const SioPacket& packet, Nsp nsp);

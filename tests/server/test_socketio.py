@@ -500,6 +500,7 @@ class LongContextSnapshot(unittest.TestCase):
 
     def test_a_snapshot_larger_than_the_queue_limit_is_sent(self):
         big = "x" * 100000
+        first = self.ctxd.head() + 1
         for start in range(0, 180, 10):  # 18 MB: more than the 16 MiB a session may have queued
             body = {"set": {"big/%03d" % i: big for i in range(start, start + 10)}}
             self.assertEqual(self.ctxd.post("/v1/context", json=body).status_code, 200)
@@ -521,6 +522,12 @@ class LongContextSnapshot(unittest.TestCase):
             key = unique("after-big")
             self.ctxd.put("/v1/context/" + key, json={"value": 1})
             rec.wait_for("context_updated", lambda d: d.get("key") == key)
+        # A replay of those 18 MB over polling goes out as the client takes it.
+        rec = Recorder(self.ctxd.url, ["polling"], ("/",), {"from_seq": first}).connect()
+        self.addCleanup(rec.disconnect)
+        rec.wait_count(lambda ns, name, d: name == "context_updated" and d["key"].startswith("big/"), 180,
+                       timeout=60)
+        self.assertTrue(rec.client.connected)
 
     def test_the_snapshot_comes_first_and_the_updates_after_it_complete_it(self):
         rec, last = self.connect_while_writing("live")
@@ -710,6 +717,56 @@ class RawEngineIO(unittest.TestCase):
                         sio_event(p)[2][0] == "context_updated"]
         self.assertLessEqual(max(sizes), 16, sizes)
         self.assertEqual(updates, sorted(keys))  # a batch's keys in order, each once
+
+    def ws_events(self, ws, name, count, seconds=10):
+        """Reads WebSocket packets (answering pings) until `count` `name`
+        events came, or nothing came for `seconds`; returns how many came."""
+        ws.settimeout(seconds)
+        got = 0
+        while got < count:
+            try:
+                packet = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                break
+            if packet == "2":
+                ws.send("3")
+            got += packet.startswith('42["%s"' % name)
+        return got
+
+    def test_a_burst_of_large_events_reaches_a_websocket_client(self):
+        # 80 x 20 KB: more than the output queue, in frames that one write
+        # can take at once, so no write completion came to move the rest.
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket", timeout=10)
+        self.addCleanup(ws.close)
+        ws.recv()
+        ws.send("40")
+        for _ in range(3):  # the CONNECT answer, context_snapshot, client_stats
+            ws.recv()
+        for burst in range(2):
+            body = {"set": {unique("burst%d" % burst): "v" * 20000 for _ in range(80)}}
+            self.assertEqual(self.ctxd.post("/v1/context", json=body).status_code, 200)
+            self.assertEqual(self.ws_events(ws, "context_updated", 80), 80, "burst %d" % burst)
+
+    def test_a_replay_goes_on_after_the_upgrade_to_websocket(self):
+        first = self.ctxd.head() + 1
+        for _ in range(30):  # 3,000 context_updated: more than a session queues for a replay at once
+            body = {"set": {unique("upg"): 1 for _ in range(100)}}
+            self.assertEqual(self.ctxd.post("/v1/context", json=body).status_code, 200)
+        sid = self.handshake()
+        self.post(sid, ['40{"from_seq":%d}' % first])
+        got = 0
+        for _ in range(3):  # the replay starts over polling
+            got += sum(p.startswith('42["context_updated"') for p in self.poll(sid))
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket&sid=" + sid, timeout=10)
+        self.addCleanup(ws.close)
+        ws.send("2probe")
+        self.assertEqual(ws.recv(), "3probe")
+        ws.send("5")
+        got += self.ws_events(ws, "context_updated", 3000 - got)
+        self.assertEqual(got, 3000)
+        key = unique("after-upgrade")
+        self.ctxd.put("/v1/context/" + key, json={"value": 1})  # live again after the replay
+        self.assertEqual(self.ws_events(ws, "context_updated", 1), 1)
 
     def test_raw_namespaces_and_ack(self):
         sid = self.handshake()
