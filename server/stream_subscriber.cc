@@ -23,6 +23,11 @@ void Subscriber::Begin(EventFilter filter, uint64_t next_seq) {
   hub_.Add(shared_from_this());
 }
 
+bool Subscriber::registered() {
+  std::lock_guard lock(inbox_mu_);
+  return registered_;
+}
+
 void Subscriber::End() {
   if (!following_) return;
   following_ = false;
@@ -140,6 +145,10 @@ void Subscriber::DeliverLive(const StreamEvent& event, const std::shared_ptr<con
 void Subscriber::ReadLog() {
   reading_log_ = true;
   hub_.workers().Post([self = shared_from_this(), from = next_seq(), filter = filter_] {
+    // A client that went away while this waited for a worker: nothing to
+    // read for it (thousands of abandoned catch-ups would hold up every
+    // read that shares the pool, and shutdown).
+    if (!self->registered()) return;
     LogPage page;
     auto events = self->hub_.store().ReadEvents(from, self->hub_.limits().catch_up_page);
     if (!events.ok()) {

@@ -90,6 +90,7 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
   void TrimBacklog();
   void DeliverLive(const StreamEvent& event, const std::shared_ptr<const EventBatch>& batch);
   void ReadLog();
+  bool registered();  // Begin..End; any thread
   void OnLogPage(LogPage page);
 
   const StreamFormat format_;

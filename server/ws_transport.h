@@ -105,8 +105,14 @@ class WsTransport {
   void Accept(const ConstBufferSequence& data, size_t size) {
     std::string bytes(size, '\0');
     net::buffer_copy(net::buffer(bytes), data);
+    const int opcode = framing_ && !bytes.empty() ? static_cast<unsigned char>(bytes[0]) & 0x0F : -1;
+    // A pong while the output is full is dropped (RFC 6455 5.5.3 lets an
+    // endpoint answer only some pings): a client that sends pings and reads
+    // nothing would otherwise grow the output without bound, since Beast
+    // answers them inside one read and the session never sees them.
+    if (opcode == 0xA && !output_.HasRoom()) return;
     // Opcode 0x8: a close frame. Nothing may follow it but control frames.
-    if (framing_ && !bytes.empty() && (static_cast<unsigned char>(bytes[0]) & 0x0F) == 0x8) output_.Seal();
+    if (opcode == 0x8) output_.Seal();
     output_.PushControl(std::move(bytes));
   }
 

@@ -7,6 +7,7 @@ import re
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -481,6 +482,61 @@ class SlowSubscriberTest(unittest.TestCase):
             rest = [e["seq"] for e in again.events(head - resume + 1, deadline=30)]
             self.assertEqual(rest, list(range(resume, head + 1)))
             again.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+
+
+class AbusiveClientTest(unittest.TestCase):
+    """Clients that cost the server without limit unless it bounds them."""
+
+    def test_pings_from_a_client_that_never_reads_do_not_grow_the_server(self):
+        # Beast answers pings inside one read; each pong went to the output
+        # whatever its limits: 250 MB a second of server memory.
+        with Ctxd(args=["--durability", "async"]) as ctxd:
+            sock = socket.create_connection((ctxd.host, ctxd.port), timeout=5)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            self.assertIn(b" 101 ", sock.recv(4096))
+            ping = b"\x89\xfd\x00\x00\x00\x00" + b"p" * 125  # masked with a zero key
+            chunk = ping * 2000
+            before = rss_kib(ctxd.proc.pid)
+            sock.settimeout(1)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                try:
+                    sock.send(chunk)
+                except socket.timeout:
+                    pass
+            grown_mib = (rss_kib(ctxd.proc.pid) - before) / 1024
+            self.assertLess(grown_mib, 64, "%.0f MiB" % grown_mib)
+            sock.close()
+            self.assertEqual(ctxd.get("/healthz").status_code, 200)
+
+    def test_catch_ups_of_clients_that_left_do_not_hold_up_reads(self):
+        # Each from=1 subscriber queued a page read on the worker pool that
+        # ran even after the client was gone; REST reads share the pool.
+        with Ctxd(args=["--durability", "async"]) as ctxd:
+            with requests.Session() as session:
+                for batch in range(800):  # events of 1,000 changes: each page read is heavy
+                    body = {"set": {"k%d-%d" % (batch % 7, i): batch for i in range(1000)}}
+                    self.assertEqual(session.post(ctxd.url + "/v1/context", json=body, timeout=30).status_code, 200)
+            for _ in range(300):
+                sock = socket.create_connection((ctxd.host, ctxd.port), timeout=5)
+                sock.sendall(b"GET /v1/ws?from=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                             b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             b"Sec-WebSocket-Version: 13\r\n\r\n")
+                self.assertIn(b" 101 ", sock.recv(4096))  # its catch-up has begun
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()  # a reset
+            answer = ctxd.get("/v1/events?from=1&limit=100", timeout=60)
+            self.assertEqual(answer.status_code, 200)
+            # Before, this waited for the 300 abandoned pages: 10 s and more.
+            self.assertLess(answer.elapsed.total_seconds(), 3)
+            self.assertEqual(ctxd.stop(), 0)
 
 
 class ShutdownTest(unittest.TestCase):
