@@ -258,6 +258,8 @@ void EioSession::OnWsPacket(std::string_view packet) {
     return AnswerPoll(std::string(1, static_cast<char>(EioType::kNoop)));
   }
   if (transport_ == Transport::kPolling && packet == "5") {
+    // A poll still parked (a client that upgraded without probing) ends.
+    AnswerPoll(std::string(1, static_cast<char>(EioType::kNoop)));
     transport_ = Transport::kWebSocket;
     upgrading_ = false;
     return DrainToWebSocket();

@@ -768,6 +768,23 @@ class RawEngineIO(unittest.TestCase):
         self.ctxd.put("/v1/context/" + key, json={"value": 1})  # live again after the replay
         self.assertEqual(self.ws_events(ws, "context_updated", 1), 1)
 
+    def test_an_upgrade_without_a_probe_ends_the_parked_poll(self):
+        sid = self.handshake()
+        parked = {}
+
+        def park():
+            parked["packets"] = self.poll(sid, timeout=20)
+
+        poller = threading.Thread(target=park)
+        poller.start()
+        time.sleep(0.3)
+        ws = websocket.create_connection(self.ws_base + "?EIO=4&transport=websocket&sid=" + sid, timeout=10)
+        self.addCleanup(ws.close)
+        ws.send("5")
+        poller.join(10)
+        self.assertFalse(poller.is_alive(), "the parked poll was never answered")
+        self.assertEqual(parked["packets"], ["6"])
+
     def test_raw_namespaces_and_ack(self):
         sid = self.handshake()
         self.post(sid, ["40/nope,", "40/graph", '40/graph,{"session_id":"raw-ns"}', "40",
