@@ -124,8 +124,8 @@ class EioSession : public FrameSink,
   std::deque<Item> queue_;
   size_t queued_bytes_ = 0;
   size_t largest_queued_ = 0;        // the largest packet queued since the queue was last empty
-  bool slow_ = false;           // the queue overflowed: closing, nothing more is queued
-  bool refill_posted_ = false;  // RefillLater has a task on the strand
+  bool slow_ = false;                // the queue overflowed: closing, nothing more is queued
+  bool refill_posted_ = false;       // RefillLater has a task on the strand
   std::optional<Responder> parked_;  // a polling GET waiting for packets
   Transport transport_ = Transport::kPolling;
   // Probed (2probe answered), waiting for 5: polls get a noop at once, so
