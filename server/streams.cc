@@ -45,9 +45,9 @@ Streams::~Streams() = default;
 
 void Streams::Register(StreamRoutes& routes) {
   routes.Add("/v1/ws",
-             [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {
+             [this](HttpStream stream, beast::flat_buffer early, http::request<http::string_body> request) {
                auto session = std::make_shared<WsSession>(stream.release_socket(), context_);
-               session->Run(std::move(request));
+               session->Run(std::move(request), early);
              });
   routes.Add("/v1/stream",
              [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {

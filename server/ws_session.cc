@@ -37,8 +37,9 @@ WsSession::WsSession(StreamSocket socket, StreamContext& context)
 
 WsSession::~WsSession() { context_.server.metrics.ConnectionClosed(); }
 
-void WsSession::Run(http::request<http::string_body> request) {
+void WsSession::Run(http::request<http::string_body> request, const beast::flat_buffer& early) {
   output().SetOwner(weak_from_this(), [this] { OnOutputProgress(); });
+  ws_.next_layer().Preload(early.data());
   if (request.method() != http::verb::get) return Reject(MethodNotAllowed("GET"));
   if (!websocket::is_upgrade(request)) {
     return Reject(BadRequest("GET /v1/ws is a WebSocket endpoint: send an Upgrade: websocket request"));

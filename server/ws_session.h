@@ -41,7 +41,8 @@ class WsSession : public Subscriber, public Closable {
   ~WsSession() override;
 
   // Strand: answers the upgrade `request` (or refuses it with an HTTP error).
-  void Run(http::request<http::string_body> request);
+  // `early`: what the client sent after the request, read with it.
+  void Run(http::request<http::string_body> request, const beast::flat_buffer& early);
   // Any thread: close with 1001 once the ops in flight are answered.
   void Shutdown() override;
 

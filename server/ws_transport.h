@@ -26,10 +26,12 @@
 // Thread safety: the connection's strand, like the stream above it.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/role.hpp>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,6 +68,16 @@ class WsTransport {
     drain_ = std::make_unique<char[]>(kDrainChunk);
     drained_ = 0;
     DrainSome(std::move(done));
+  }
+
+  // Before the first read: bytes the client sent right after its upgrade
+  // request, which the HTTP session read with it. They are the first frames.
+  void Preload(net::const_buffer bytes) {
+    if (bytes.size() == 0) return;
+    input_ = std::make_unique<char[]>(std::max(bytes.size(), kReadChunk));
+    std::memcpy(input_.get(), bytes.data(), bytes.size());
+    input_begin_ = 0;
+    input_end_ = bytes.size();
   }
 
   // Called when a read finds nothing left of what the client had sent and

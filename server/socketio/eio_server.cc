@@ -106,7 +106,8 @@ void EioServer::HandlePolling(HttpRequest& request, const Responder& respond) {
             [session, respond, body = std::move(request.body)] { session->OnPollPost(body, respond); });
 }
 
-void EioServer::HandleWebSocket(HttpStream stream, http::request<http::string_body> request) {
+void EioServer::HandleWebSocket(HttpStream stream, beast::flat_buffer early,
+                                http::request<http::string_body> request) {
   StreamSocket socket = stream.release_socket();
   ParsedTarget target;
   HttpRequest view;
@@ -137,10 +138,10 @@ void EioServer::HandleWebSocket(HttpStream stream, http::request<http::string_bo
     if (sid == nullptr) net::post(session->strand(), [session] { session->Close("socket lost"); });
     return;
   }
-  net::post(session->strand(), [session, socket = std::move(*rebound), request = std::move(request),
-                                upgrade = sid != nullptr, read_only]() mutable {
+  net::post(session->strand(), [session, socket = std::move(*rebound), early = std::move(early),
+                                request = std::move(request), upgrade = sid != nullptr, read_only]() mutable {
     if (!upgrade) session->set_read_only(read_only);
-    session->OnWebSocket(std::move(socket), std::move(request), upgrade);
+    session->OnWebSocket(std::move(socket), early, std::move(request), upgrade);
   });
 }
 

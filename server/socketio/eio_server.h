@@ -39,7 +39,8 @@ class EioServer {
   // GET and POST /socket.io/ without an upgrade.
   void HandlePolling(HttpRequest& request, const Responder& respond);
   // GET /socket.io/ with Upgrade: websocket.
-  void HandleWebSocket(HttpStream stream, http::request<http::string_body> request);
+  // `early`: what the client sent after the request, read with it.
+  void HandleWebSocket(HttpStream stream, beast::flat_buffer early, http::request<http::string_body> request);
   // The session closed: it leaves the table.
   void Remove(const std::string& sid);
 

@@ -192,11 +192,13 @@ void EioSession::RefillLater() {
   });
 }
 
-void EioSession::OnWebSocket(StreamSocket socket, http::request<http::string_body> request, bool upgrade) {
+void EioSession::OnWebSocket(StreamSocket socket, const beast::flat_buffer& early,
+                             http::request<http::string_body> request, bool upgrade) {
   if (closed_ || ws_) {
     return RejectUpgrade(std::move(socket), BadRequest("Engine.IO: the session cannot take a WebSocket"));
   }
   ws_ = std::make_unique<WsStream>(std::move(socket), limits_.output);
+  ws_->next_layer().Preload(early.data());
   context_.metrics.ConnectionOpened();
   ws_counted_ = true;
   ws_->next_layer().output().SetOwner(weak_from_this(), [this] { OnOutputProgress(); });

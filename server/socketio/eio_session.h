@@ -64,7 +64,8 @@ class EioSession : public FrameSink,
   void OnPollPost(const std::string& body, const Responder& respond);
   // Strand: a WebSocket on this session (an upgrade when `upgrade`, else a
   // session opened on the WebSocket).
-  void OnWebSocket(StreamSocket socket, http::request<http::string_body> request, bool upgrade);
+  void OnWebSocket(StreamSocket socket, const beast::flat_buffer& early,
+                   http::request<http::string_body> request, bool upgrade);
   void Close(std::string_view why);
 
   // FrameSink (any thread).

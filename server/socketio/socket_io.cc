@@ -49,8 +49,8 @@ SocketIo::SocketIo(ServerContext& context, ConnectionRegistry& registry, net::io
                                                      engine::FormatTimestamp(record.ts_us))));
   });
   routes.Add(std::string(kEngineIoPath),
-             [this](HttpStream stream, beast::flat_buffer, http::request<http::string_body> request) {
-               server_.HandleWebSocket(std::move(stream), std::move(request));
+             [this](HttpStream stream, beast::flat_buffer early, http::request<http::string_body> request) {
+               server_.HandleWebSocket(std::move(stream), std::move(early), std::move(request));
              });
 }
 

@@ -785,6 +785,23 @@ class RawEngineIO(unittest.TestCase):
         self.assertFalse(poller.is_alive(), "the parked poll was never answered")
         self.assertEqual(parked["packets"], ["6"])
 
+    def test_packets_sent_with_the_websocket_request_are_read(self):
+        sock = socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10)
+        self.addCleanup(sock.close)
+        frame = b"\x81\x82\x00\x00\x00\x0040"  # "40", masked with a zero key: the CONNECT to /
+        sock.sendall(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n" + frame)
+        received = b""
+        deadline = time.monotonic() + 10
+        while b"context_snapshot" not in received and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        self.assertIn(b'40{"sid":', received)
+        self.assertIn(b"context_snapshot", received)
+
     def test_raw_namespaces_and_ack(self):
         sid = self.handshake()
         self.post(sid, ["40/nope,", "40/graph", '40/graph,{"session_id":"raw-ns"}', "40",

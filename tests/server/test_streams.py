@@ -539,6 +539,30 @@ class AbusiveClientTest(unittest.TestCase):
             self.assertEqual(ctxd.stop(), 0)
 
 
+class EarlyFramesTest(unittest.TestCase):
+    """RFC 6455 has clients wait for the 101; some do not."""
+
+    def test_frames_sent_with_the_upgrade_request_are_read(self):
+        # A client that does not wait for the 101: its first frames came in
+        # the same read as the request, and were dropped.
+        with Ctxd() as ctxd:
+            op = json.dumps({"op": "set", "id": "early", "key": "early-key", "value": 1}).encode()
+            frame = b"\x81" + bytes([0x80 | len(op)]) + b"\x00\x00\x00\x00" + op  # masked, zero key
+            sock = socket.create_connection((ctxd.host, ctxd.port), timeout=10)
+            sock.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" + frame)
+            received = b""
+            deadline = time.monotonic() + 10
+            while b'"ack"' not in received and time.monotonic() < deadline:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            sock.close()
+            self.assertIn(b'"op":"ack","id":"early"', received)
+            self.assertEqual(ctxd.get("/v1/context/early-key").json()["value"], 1)
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_closes_streams_with_going_away(self):
         ctxd = Ctxd().start()
