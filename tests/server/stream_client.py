@@ -140,3 +140,31 @@ class Sse:
             self.sock.close()
         except Exception:
             pass
+
+
+def raw_upgrade(ctxd, path, then=b""):
+    """A socket that sent a WebSocket upgrade request for `path`, and the
+    bytes `then` in the same write (frames, masked, before the 101)."""
+    sock = socket.create_connection((ctxd.host, ctxd.port), timeout=10)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                  % path).encode() + then)
+    return sock
+
+
+def masked_text_frame(text):
+    """A client's text frame of under 126 bytes, masked with a zero key."""
+    payload = text.encode()
+    return b"\x81" + bytes([0x80 | len(payload)]) + b"\x00\x00\x00\x00" + payload
+
+
+def recv_until(sock, marker, seconds=10):
+    """What the socket received until `marker` came, it closed, or `seconds` passed."""
+    received = b""
+    deadline = time.monotonic() + seconds
+    while marker not in received and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received

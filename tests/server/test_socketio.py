@@ -17,6 +17,7 @@ import websocket
 
 from ctxd_harness import Ctxd
 from socketio_client import WAIT, Recorder, open_packet, sio_event, split_payload
+from stream_client import masked_text_frame, raw_upgrade, recv_until
 
 SESSIONS_METRIC = "ctxd_socketio_sessions"
 
@@ -786,19 +787,10 @@ class RawEngineIO(unittest.TestCase):
         self.assertEqual(parked["packets"], ["6"])
 
     def test_packets_sent_with_the_websocket_request_are_read(self):
-        sock = socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10)
+        # "40": the CONNECT to /.
+        sock = raw_upgrade(self.ctxd, "/socket.io/?EIO=4&transport=websocket", masked_text_frame("40"))
         self.addCleanup(sock.close)
-        frame = b"\x81\x82\x00\x00\x00\x0040"  # "40", masked with a zero key: the CONNECT to /
-        sock.sendall(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     b"Sec-WebSocket-Version: 13\r\n\r\n" + frame)
-        received = b""
-        deadline = time.monotonic() + 10
-        while b"context_snapshot" not in received and time.monotonic() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            received += chunk
+        received = recv_until(sock, b"context_snapshot")
         self.assertIn(b'40{"sid":', received)
         self.assertIn(b"context_snapshot", received)
 

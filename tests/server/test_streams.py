@@ -16,7 +16,7 @@ import unittest
 import requests
 
 from ctxd_harness import Ctxd, ServerTestCase
-from stream_client import ABNF, Sse, Ws
+from stream_client import ABNF, Sse, Ws, masked_text_frame, raw_upgrade, recv_until
 
 
 def put(ctxd, key, value, **body):
@@ -496,10 +496,8 @@ class AbusiveClientTest(unittest.TestCase):
         # Beast answers pings inside one read; each pong went to the output
         # whatever its limits: 250 MB a second of server memory.
         with Ctxd(args=["--durability", "async"]) as ctxd:
-            sock = socket.create_connection((ctxd.host, ctxd.port), timeout=5)
+            sock = raw_upgrade(ctxd, "/v1/ws")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
             self.assertIn(b" 101 ", sock.recv(4096))
             ping = b"\x89\xfd\x00\x00\x00\x00" + b"p" * 125  # masked with a zero key
             chunk = ping * 2000
@@ -525,10 +523,7 @@ class AbusiveClientTest(unittest.TestCase):
                     body = {"set": {"k%d-%d" % (batch % 7, i): batch for i in range(1000)}}
                     self.assertEqual(session.post(ctxd.url + "/v1/context", json=body, timeout=30).status_code, 200)
             for _ in range(300):
-                sock = socket.create_connection((ctxd.host, ctxd.port), timeout=5)
-                sock.sendall(b"GET /v1/ws?from=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                             b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                             b"Sec-WebSocket-Version: 13\r\n\r\n")
+                sock = raw_upgrade(ctxd, "/v1/ws?from=1")
                 self.assertIn(b" 101 ", sock.recv(4096))  # its catch-up has begun
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 sock.close()  # a reset
@@ -546,18 +541,9 @@ class EarlyFramesTest(unittest.TestCase):
         # A client that does not wait for the 101: its first frames came in
         # the same read as the request, and were dropped.
         with Ctxd() as ctxd:
-            op = json.dumps({"op": "set", "id": "early", "key": "early-key", "value": 1}).encode()
-            frame = b"\x81" + bytes([0x80 | len(op)]) + b"\x00\x00\x00\x00" + op  # masked, zero key
-            sock = socket.create_connection((ctxd.host, ctxd.port), timeout=10)
-            sock.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" + frame)
-            received = b""
-            deadline = time.monotonic() + 10
-            while b'"ack"' not in received and time.monotonic() < deadline:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                received += chunk
+            op = json.dumps({"op": "set", "id": "early", "key": "early-key", "value": 1})
+            sock = raw_upgrade(ctxd, "/v1/ws", masked_text_frame(op))
+            received = recv_until(sock, b'"ack"')
             sock.close()
             self.assertIn(b'"op":"ack","id":"early"', received)
             self.assertEqual(ctxd.get("/v1/context/early-key").json()["value"], 1)
