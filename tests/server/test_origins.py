@@ -6,7 +6,6 @@ raw sockets and, for what a browser really does, headless Chromium."""
 
 import http.server
 import json
-import socket
 import threading
 import unittest
 
