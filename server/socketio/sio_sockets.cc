@@ -225,9 +225,16 @@ void SioSockets::OnRoom() {
   }
 }
 
-// Sends the live frames held for the socket in `nsp` and stops holding them.
+// Sends the live frames held for the socket in `nsp` and stops holding them;
+// first, if logged frames were dropped meanwhile (Hold), replays the log
+// from where the socket is to what the hub has published.
 void SioSockets::ReleaseHeld(Nsp nsp) {
   Socket& socket = *sockets_[static_cast<int>(nsp)];
+  if (socket.overflowed) {
+    socket.overflowed = false;
+    const uint64_t published = hub_.published_seq();
+    if (socket.next_seq <= published) return Replay(nsp, socket.next_seq, published);
+  }
   socket.replaying = false;
   std::vector<FramePtr> held;
   held.swap(socket.held);
@@ -237,11 +244,7 @@ void SioSockets::ReleaseHeld(Nsp nsp) {
 void SioSockets::OnFrames(Nsp nsp, const std::vector<FramePtr>& frames) {
   auto& socket = sockets_[static_cast<int>(nsp)];
   if (!socket) return;
-  if (socket->replaying) {
-    socket->held.insert(socket->held.end(), frames.begin(), frames.end());
-    if (socket->held.size() > kMaxHeldFrames) host_.Fail("slow consumer: too many events during a replay");
-    return;
-  }
+  if (socket->replaying) return Hold(*socket, frames);
   const FrameSink* self = host_.sink().get();
   for (const FramePtr& frame : frames) {
     if (frame->seq != 0) {
@@ -250,6 +253,25 @@ void SioSockets::OnFrames(Nsp nsp, const std::vector<FramePtr>& frames) {
     }
     if (frame->except != self) host_.Deliver(frame);
   }
+}
+
+// Live frames that arrive during a replay (or a long snapshot) wait for it.
+// A paced replay can take a while, and a socket closed for holding too many
+// would reconnect into the same replay under a steady stream of writes: so
+// past kMaxHeldFrames the frames of logged events are dropped, to be read
+// from the log after the replay (ReleaseHeld). Frames outside the log
+// (seq 0: client_stats, presence) are always held.
+void SioSockets::Hold(Socket& socket, const std::vector<FramePtr>& frames) {
+  for (const FramePtr& frame : frames) {
+    if (!socket.overflowed || frame->seq == 0) socket.held.push_back(frame);
+  }
+  if (socket.held.size() <= kMaxHeldFrames) return;
+  if (!socket.overflowed) {
+    socket.overflowed = true;
+    std::erase_if(socket.held, [](const FramePtr& frame) { return frame->seq != 0; });
+    if (socket.held.size() <= kMaxHeldFrames) return;
+  }
+  host_.Fail("slow consumer: too many events outside the log during a replay");
 }
 
 void SioSockets::Disconnect(Nsp nsp) {

@@ -40,7 +40,9 @@ class SocketHost {
 
 class SioSockets {
  public:
-  static constexpr size_t kMaxHeldFrames = 16384;  // live frames held during a replay
+  // Live frames held during a replay. Beyond it the logged ones are
+  // dropped, and read from the log once the replay is out (Hold).
+  static constexpr size_t kMaxHeldFrames = 16384;
 
   SioSockets(ServerContext& context, SioHub& hub, SocketHost& host)
       : context_(context), hub_(hub), host_(host) {}
@@ -68,6 +70,7 @@ class SioSockets {
     uint64_t next_seq = 1;   // live frames below it are already sent
     bool replaying = false;  // live frames are held until the replay is out
     std::vector<FramePtr> held;
+    bool overflowed = false;  // logged frames were dropped from `held`: replay them after
     // A replay read from the log, sent as the session takes it (PumpReplay).
     std::vector<std::string> replay;
     size_t replay_sent = 0;
@@ -83,6 +86,7 @@ class SioSockets {
                 StatusOr<std::vector<std::string>> packets);
   void PumpReplay(Nsp nsp);
   static bool ReplayWaits(const std::optional<Socket>& socket);
+  void Hold(Socket& socket, const std::vector<FramePtr>& frames);
   void ReleaseHeld(Nsp nsp);
   void Disconnect(Nsp nsp);
   void OnEvent(const SioPacket& packet, Nsp nsp);

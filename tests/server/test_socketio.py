@@ -620,6 +620,27 @@ class LongReplay(unittest.TestCase):
     def test_over_websocket(self):
         self.replay(["websocket"])
 
+    def test_writes_during_the_replay_are_read_from_the_log_past_the_hold(self):
+        # 30 events of 1,000 keys while the replay is under way: more live
+        # frames than a socket holds (16,384). The socket used to be closed.
+        rec = Recorder(self.ctxd.url, ["polling"], ("/",), {"from_seq": 1})
+        writer = threading.Thread(target=lambda: [
+            self.ctxd.post("/v1/context", json={"set": {"w%02d/%03d" % (b, i): b for i in range(1000)}}, timeout=30)
+            for b in range(30)])
+        rec.connect()
+        self.addCleanup(rec.disconnect)
+        writer.start()
+        writer.join(60)
+        deadline = time.monotonic() + 120
+        while rec.client.connected and not any(d["key"] == "w29/999" for d in rec.all("context_updated")[-1:]):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+        self.assertTrue(rec.client.connected)
+        seqs = [d["seq"] for d in rec.all("context_updated")]
+        self.assertEqual(seqs, sorted(seqs))
+        written = [d["key"] for d in rec.all("context_updated") if d["key"].startswith("w")]
+        self.assertEqual(written, ["w%02d/%03d" % (b, i) for b in range(30) for i in range(1000)])
+
     def test_over_polling(self):
         self.replay(["polling"])
 
