@@ -228,14 +228,15 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   slot.start = request_start_;
   if (!slot.keep_alive) closing_ = true;
   slot.head = message.method() == http::verb::head;
-  std::optional<HttpResponse> refusal = CheckOrigin(message);
+  const std::string_view origin = message[http::field::origin];
+  std::optional<HttpResponse> refusal = CheckOrigin(origin, message);
   if (!refusal) refusal = CheckAccess(message);
   if (refusal) {
     slot.ready = true;
     slot.response = std::move(*refusal);
     return MaybeWrite();
   }
-  if (auto origin = message.find(http::field::origin); origin != message.end()) slot.origin = origin->value();
+  slot.origin = origin;
   if (const StreamHandoff* handoff = StreamRouteFor(message)) {
     closing_ = true;
     slot.handoff = handoff;
@@ -257,12 +258,11 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   Route(slot.id, std::move(request));
 }
 
-std::optional<HttpResponse> HttpSession::CheckOrigin(const http::request<http::string_body>& message) const {
-  const auto origin = message.find(http::field::origin);
-  if (origin == message.end()) return std::nullopt;
-  if (shared_.origins.Allows(origin->value(), message[http::field::host])) return std::nullopt;
+std::optional<HttpResponse> HttpSession::CheckOrigin(std::string_view origin,
+                                                     const http::request<http::string_body>& message) const {
+  if (origin.empty() || shared_.origins.Allows(origin, message[http::field::host])) return std::nullopt;
   return ErrorFor(message.target(), 403, "FORBIDDEN",
-                  "requests from the web page at '" + std::string(origin->value()) +
+                  "requests from the web page at '" + std::string(origin) +
                       "' are refused: ctxd serves other origins only when started with --cors-origin");
 }
 

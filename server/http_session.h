@@ -93,8 +93,10 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void OnReadError(beast::error_code ec);
   void Dispatch(http::request<http::string_body> message);
   const StreamHandoff* StreamRouteFor(const http::request<http::string_body>& message) const;
-  // The 403 answer when the request's Origin may not use ctxd (OriginPolicy).
-  std::optional<HttpResponse> CheckOrigin(const http::request<http::string_body>& message) const;
+  // The 403 answer when the request's Origin (`origin`, empty when none)
+  // may not use ctxd (OriginPolicy).
+  std::optional<HttpResponse> CheckOrigin(std::string_view origin,
+                                          const http::request<http::string_body>& message) const;
   // The 401/403 answer when --auth-file is on and the request's token may
   // not make it.
   std::optional<HttpResponse> CheckAccess(const http::request<http::string_body>& message) const;

@@ -14,6 +14,8 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
+std::string_view DefaultPort(std::string_view scheme) { return scheme == "https" ? "443" : "80"; }
+
 struct Origin {
   std::string scheme;     // http or https
   std::string host;       // lower case; an IPv6 literal keeps its brackets
@@ -21,7 +23,9 @@ struct Origin {
   bool loopback = false;  // localhost, *.localhost, 127.0.0.0/8 or [::1]
 
   std::string Normalized() const { return scheme + "://" + host + (port.empty() ? "" : ":" + port); }
-  std::string EffectivePort() const { return !port.empty() ? port : scheme == "https" ? "443" : "80"; }
+  std::string_view EffectivePort() const {
+    return !port.empty() ? std::string_view(port) : DefaultPort(scheme);
+  }
 };
 
 // "scheme://host[:port]" as a browser sends it; nullopt for anything else
@@ -44,7 +48,7 @@ std::optional<Origin> ParseOrigin(std::string_view text) {
     default:
       origin.loopback = origin.host == "localhost" || origin.host.ends_with(".localhost");
   }
-  if (origin.port == (origin.scheme == "https" ? "443" : "80")) origin.port.clear();
+  if (origin.port == DefaultPort(origin.scheme)) origin.port.clear();
   return origin;
 }
 
