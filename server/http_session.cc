@@ -229,7 +229,8 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
   if (!slot.keep_alive) closing_ = true;
   slot.head = message.method() == http::verb::head;
   const std::string_view origin = message[http::field::origin];
-  std::optional<HttpResponse> refusal = CheckOrigin(origin, message);
+  std::optional<HttpResponse> refusal = CheckHost(message);
+  if (!refusal) refusal = CheckOrigin(origin, message);
   if (!refusal) refusal = CheckAccess(message);
   if (refusal) {
     slot.ready = true;
@@ -256,6 +257,15 @@ void HttpSession::Dispatch(http::request<http::string_body> message) {
     return;
   }
   Route(slot.id, std::move(request));
+}
+
+std::optional<HttpResponse> HttpSession::CheckHost(const http::request<http::string_body>& message) const {
+  const std::string_view host = message[http::field::host];
+  if (shared_.hosts.Allows(host)) return std::nullopt;
+  return ErrorFor(message.target(), 403, "FORBIDDEN",
+                  "requests for the host '" + std::string(host) +
+                      "' are refused: ctxd answers to localhost, IP addresses and the names given with "
+                      "--allowed-host");
 }
 
 std::optional<HttpResponse> HttpSession::CheckOrigin(std::string_view origin,

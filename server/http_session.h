@@ -35,6 +35,7 @@ namespace ctxd::server {
 
 class AccessTokens;
 class HttpSession;
+class HostPolicy;
 class OriginPolicy;
 
 // What every HTTP session shares; owned by the Server.
@@ -47,6 +48,7 @@ struct HttpSessionShared {
   IoPool& io;
   const AccessTokens* access_tokens;  // null: no --auth-file
   const OriginPolicy& origins;        // --cors-origin
+  const HostPolicy& hosts;            // --allowed-host
 };
 
 class HttpSession : public ResponseSink, public Closable, public std::enable_shared_from_this<HttpSession> {
@@ -93,6 +95,9 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   void OnReadError(beast::error_code ec);
   void Dispatch(http::request<http::string_body> message);
   const StreamHandoff* StreamRouteFor(const http::request<http::string_body>& message) const;
+  // The 403 answer when the request's Host names a host ctxd does not
+  // answer to (HostPolicy).
+  std::optional<HttpResponse> CheckHost(const http::request<http::string_body>& message) const;
   // The 403 answer when the request's Origin (`origin`, empty when none)
   // may not use ctxd (OriginPolicy).
   std::optional<HttpResponse> CheckOrigin(std::string_view origin,

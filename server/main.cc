@@ -28,6 +28,7 @@ struct Flags {
   std::string dump_dir;
   std::string auth_file;
   std::vector<std::string> cors_origins;
+  std::vector<std::string> allowed_hosts;
   std::string tls_cert;
   std::string tls_key;
   std::string log_level;
@@ -116,6 +117,10 @@ int main(int argc, char** argv) {
   app.add_option("--cors-origin", flags.cors_origins,
                  "a web page origin (scheme://host[:port], null or *) that may use ctxd besides its own "
                  "and this machine's (loopback); repeatable. Browser requests from other origins are refused");
+  app.add_option("--allowed-host", flags.allowed_hosts,
+                 "a host name (no port) that requests may name in their Host header besides localhost and IP "
+                 "addresses, or * for any; repeatable. Checked while ctxd listens on loopback or when given "
+                 "(against DNS rebinding)");
   auto* cert = app.add_option("--tls-cert", flags.tls_cert,
                               "TLS certificate chain (PEM, leaf first): serve HTTPS and WSS only");
   auto* key = app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM) of --tls-cert");
@@ -183,6 +188,12 @@ int main(int argc, char** argv) {
     std::cerr << "ctxd: --listen must be HOST:PORT (got '" << flags.listen << "')\n";
     return 2;
   }
+  auto hosts = ctxd::server::HostPolicy::Create(flags.allowed_hosts, options.host);
+  if (!hosts.ok()) {
+    std::cerr << "ctxd: --allowed-host: " << hosts.status().message() << "\n";
+    return 2;
+  }
+  options.hosts = std::move(*hosts);
   SetUpLogging(flags);
   options.body_limit = flags.max_body;
   options.max_connections = flags.max_connections;

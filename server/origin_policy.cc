@@ -1,6 +1,7 @@
 #include "server/origin_policy.h"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <optional>
@@ -15,6 +16,10 @@ std::string Lower(std::string_view text) {
 }
 
 std::string_view DefaultPort(std::string_view scheme) { return scheme == "https" ? "443" : "80"; }
+
+// `host`, in lower case, names this machine whatever the DNS says
+// (RFC 6761 reserves localhost and *.localhost).
+bool IsLoopbackName(std::string_view host) { return host == "localhost" || host.ends_with(".localhost"); }
 
 struct Origin {
   std::string scheme;     // http or https
@@ -46,7 +51,7 @@ std::optional<Origin> ParseOrigin(std::string_view text) {
       origin.loopback = url->host_ipv6_address().is_loopback();
       break;
     default:
-      origin.loopback = origin.host == "localhost" || origin.host.ends_with(".localhost");
+      origin.loopback = IsLoopbackName(origin.host);
   }
   if (origin.port == DefaultPort(origin.scheme)) origin.port.clear();
   return origin;
@@ -90,6 +95,39 @@ bool OriginPolicy::Allows(std::string_view origin_header, std::string_view host)
   if (!origin) return false;
   if (origin->loopback || IsSameOrigin(*origin, host)) return true;
   return std::find(allowed_.begin(), allowed_.end(), origin->Normalized()) != allowed_.end();
+}
+
+StatusOr<HostPolicy> HostPolicy::Create(const std::vector<std::string>& allowed,
+                                        std::string_view listen_host) {
+  HostPolicy policy;
+  bool any = false;
+  for (const std::string& entry : allowed) {
+    if (entry == "*") {
+      any = true;
+      continue;
+    }
+    auto authority = boost::urls::parse_authority(entry);
+    if (!authority || authority->has_port() || authority->has_userinfo() ||
+        authority->encoded_host().empty()) {
+      return Status::InvalidArgument("'" + entry + "' is not a host name: give a name without a port, or *");
+    }
+    policy.names_.push_back(Lower(authority->encoded_host()));
+  }
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(listen_host, ec);
+  const bool loopback_listener = ec ? IsLoopbackName(Lower(listen_host)) : address.is_loopback();
+  policy.check_ = !any && (loopback_listener || !policy.names_.empty());
+  return policy;
+}
+
+bool HostPolicy::Allows(std::string_view host_header) const {
+  if (!check_ || host_header.empty()) return true;
+  auto authority = boost::urls::parse_authority(host_header);
+  if (!authority || authority->has_userinfo()) return false;
+  // No DNS answer leads a browser to an IP address: only a name can be rebound.
+  if (authority->host_type() != boost::urls::host_type::name) return true;
+  const std::string name = Lower(authority->encoded_host());
+  return IsLoopbackName(name) || std::find(names_.begin(), names_.end(), name) != names_.end();
 }
 
 std::string CorsHeaderLines(std::string_view origin) {

@@ -1,4 +1,7 @@
-// OriginPolicy: which web pages may use ctxd from a browser (`--cors-origin`).
+// What web pages in a browser may do with ctxd: OriginPolicy (`--cors-origin`)
+// and HostPolicy (`--allowed-host`).
+//
+// OriginPolicy: which web pages may use ctxd from a browser.
 //
 // A browser lets any page it shows send requests to 127.0.0.1: a form POST
 // with a text/plain body needs no CORS preflight, and a WebSocket needs no
@@ -23,7 +26,21 @@
 // it, and a preflight (`OPTIONS` with `Access-Control-Request-Method`) gets
 // the methods and headers it asked for: see router.cc.
 //
-// Thread safety: immutable after Create; safe to share across threads.
+// HostPolicy: the host names ctxd answers to, against DNS rebinding. A page
+// whose own host name (evil.example) its DNS server later resolves to
+// 127.0.0.1 reaches ctxd as its own origin: same-origin requests need no
+// Origin check to pass, and GETs carry no Origin at all. What gives it
+// away is the Host header, which names the page's host. So while ctxd
+// listens on a loopback address (the default), a request whose Host is a
+// name is served only when that name is localhost, *.localhost or listed
+// with `--allowed-host`; a Host that is an IP address cannot be rebound and
+// is served. Listening elsewhere (0.0.0.0, a LAN address), clients name the
+// machine as they like, and the check is on only when `--allowed-host`
+// lists names. `--allowed-host '*'` turns it off. Refused requests get 403
+// before routing, like an origin the OriginPolicy refuses.
+//
+// Thread safety: both are immutable after Create; safe to share across
+// threads.
 #pragma once
 
 #include <string>
@@ -50,6 +67,23 @@ class OriginPolicy {
  private:
   bool any_ = false;
   std::vector<std::string> allowed_;  // normalized: scheme://host[:port], no default port
+};
+
+class HostPolicy {
+ public:
+  // No check.
+  HostPolicy() = default;
+  // `allowed`: host names without a port, or `*`; `listen_host`: the host
+  // of --listen. kInvalidArgument names the first entry that is not a name.
+  static StatusOr<HostPolicy> Create(const std::vector<std::string>& allowed, std::string_view listen_host);
+
+  // Whether a request with the Host header `host` (empty: none, as HTTP/1.0
+  // allows) may be served.
+  bool Allows(std::string_view host) const;
+
+ private:
+  bool check_ = false;
+  std::vector<std::string> names_;  // lower case
 };
 
 // The header lines, each ending in CRLF, that let a page of `origin` (one

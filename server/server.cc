@@ -25,7 +25,15 @@ struct Server::Impl {
         store(store),
         context(store, metrics, options.worker_threads, options.dump_dir),
         router(context),
-        shared{router, metrics, limits, stream_routes, registry, io, options.access_tokens, options.origins},
+        shared{.router = router,
+               .metrics = metrics,
+               .limits = limits,
+               .stream_routes = stream_routes,
+               .registry = registry,
+               .io = io,
+               .access_tokens = options.access_tokens,
+               .origins = options.origins,
+               .hosts = options.hosts},
         io(options.io_threads),
         signals(io.main(), SIGINT, SIGTERM) {
     limits.body_limit = options.body_limit;

@@ -48,6 +48,8 @@ struct ServerOptions {
   const AccessTokens* access_tokens = nullptr;
   // --cors-origin: the web pages, besides ctxd's own, that may use it.
   OriginPolicy origins;
+  // --allowed-host: the host names served (against DNS rebinding).
+  HostPolicy hosts;
   // --tls-cert/--tls-key: every connection is TLS (tls_relay.h); null:
   // plain. Not owned; outlives the server.
   const TlsTerminator* tls = nullptr;

@@ -83,5 +83,59 @@ TEST(OriginPolicyTest, ValuesThatAreNotOriginsAreRefusedByName) {
   }
 }
 
+HostPolicy Hosts(const std::vector<std::string>& allowed, std::string_view listen_host) {
+  auto policy = HostPolicy::Create(allowed, listen_host);
+  EXPECT_TRUE(policy.ok()) << policy.status().ToString();
+  return *policy;
+}
+
+TEST(HostPolicyTest, OnALoopbackListenerOnlyLocalNamesAndAddressesAreServed) {
+  for (const char* listen : {"127.0.0.1", "127.0.0.2", "::1", "localhost"}) {
+    const HostPolicy policy = Hosts({}, listen);
+    for (const char* host : {"127.0.0.1:8080", "localhost:8080", "LOCALHOST", "app.localhost:8080",
+                             "[::1]:8080", "10.1.2.3:8080", ""}) {
+      EXPECT_TRUE(policy.Allows(host)) << listen << " " << host;
+    }
+    // A rebound name, names that only look local, and what is not a host.
+    for (const char* host : {"evil.example:8080", "evil.example", "localhost.evil.example:8080",
+                             "127.0.0.1.evil.example", "localhostx", "u@localhost:8080", "not a host"}) {
+      EXPECT_FALSE(policy.Allows(host)) << listen << " " << host;
+    }
+  }
+}
+
+TEST(HostPolicyTest, ListedNamesAreServedWhateverTheirCase) {
+  const HostPolicy policy = Hosts({"Ctx.Example", "box"}, "127.0.0.1");
+  EXPECT_TRUE(policy.Allows("ctx.example:443"));
+  EXPECT_TRUE(policy.Allows("CTX.example"));
+  EXPECT_TRUE(policy.Allows("box:8080"));
+  EXPECT_TRUE(policy.Allows("localhost:8080"));
+  EXPECT_FALSE(policy.Allows("other.example"));
+  EXPECT_FALSE(policy.Allows("sub.ctx.example"));
+}
+
+TEST(HostPolicyTest, ElsewhereTheCheckIsOnOnlyWhenNamesAreListed) {
+  for (const char* listen : {"0.0.0.0", "::", "10.1.2.3", "box.example"}) {
+    EXPECT_TRUE(Hosts({}, listen).Allows("anything.example:8080")) << listen;
+    const HostPolicy listed = Hosts({"box.example"}, listen);
+    EXPECT_TRUE(listed.Allows("box.example:8080")) << listen;
+    EXPECT_FALSE(listed.Allows("anything.example:8080")) << listen;
+  }
+}
+
+TEST(HostPolicyTest, AStarTurnsTheCheckOff) {
+  EXPECT_TRUE(Hosts({"*"}, "127.0.0.1").Allows("evil.example:8080"));
+  EXPECT_TRUE(Hosts({"box", "*"}, "0.0.0.0").Allows("evil.example:8080"));
+}
+
+TEST(HostPolicyTest, ValuesThatAreNotHostNamesAreRefusedByName) {
+  for (const char* bad : {"box:8080", "u@box", "", "http://box", "box/path"}) {
+    auto policy = HostPolicy::Create({"ok.example", bad}, "127.0.0.1");
+    ASSERT_FALSE(policy.ok()) << bad;
+    EXPECT_EQ(policy.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(policy.status().message().find(std::string("'") + bad + "'"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace ctxd::server

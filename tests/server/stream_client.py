@@ -73,8 +73,8 @@ class Sse:
 
     def __init__(self, ctxd, query="", headers=None, timeout=10):
         self.sock = socket.create_connection((ctxd.host, ctxd.port), timeout=timeout)
-        lines = ["GET /v1/stream%s HTTP/1.1" % (("?" + query) if query else ""), "Host: x"]
-        for name, value in (headers or {}).items():
+        lines = ["GET /v1/stream%s HTTP/1.1" % (("?" + query) if query else "")]
+        for name, value in dict({"Host": "localhost"}, **(headers or {})).items():
             lines.append("%s: %s" % (name, value))
         self._open(("\r\n".join(lines) + "\r\n\r\n").encode())
 
@@ -146,7 +146,7 @@ def raw_upgrade(ctxd, path, then=b""):
     """A socket that sent a WebSocket upgrade request for `path`, and the
     bytes `then` in the same write (frames, masked, before the 101)."""
     sock = socket.create_connection((ctxd.host, ctxd.port), timeout=10)
-    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
                   % path).encode() + then)
     return sock

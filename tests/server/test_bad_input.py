@@ -54,7 +54,7 @@ class BadInputTest(ServerTestCase):
         self.assertEqual(response.json()["error"]["code"], code)
 
     def put_raw(self, path, body, extra=b""):
-        return (b"PUT " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
+        return (b"PUT " + path + b" HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + extra +
                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
     # Garbage and broken HTTP.
@@ -64,7 +64,7 @@ class BadInputTest(ServerTestCase):
             self.assertClientError(self.ctxd.raw(garbage, read_timeout=3, shutdown_write=True))
 
     def test_unknown_method(self):
-        raw = self.ctxd.raw(b"FOO /v1/context/existing HTTP/1.1\r\nHost: x\r\n\r\n", read_timeout=3)
+        raw = self.ctxd.raw(b"FOO /v1/context/existing HTTP/1.1\r\nHost: localhost\r\n\r\n", read_timeout=3)
         self.assertClientError(raw, allowed=(400, 405))
 
     def test_truncated_request_appends_nothing(self):
@@ -77,12 +77,12 @@ class BadInputTest(ServerTestCase):
 
     def test_header_never_finished_does_not_block_others(self):
         with socket.create_connection((self.ctxd.host, self.ctxd.port)) as s:
-            s.sendall(b"PUT /v1/context/slow HTTP/1.1\r\nHost: x\r\nContent-Le")
+            s.sendall(b"PUT /v1/context/slow HTTP/1.1\r\nHost: localhost\r\nContent-Le")
             for _ in range(5):
                 self.assertEqual(self.ctxd.get("/v1/context/existing").status_code, 200)
 
     def test_oversized_header(self):
-        raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
         self.assertClientError(raw, allowed=(431,))
 
     def test_oversized_body(self):
@@ -91,7 +91,7 @@ class BadInputTest(ServerTestCase):
         self.assertClientError(raw, allowed=(413,))
         # Declared small but chunked past the limit.
         chunk = b"x" * (1024 * 1024)
-        chunked = (b"PUT /v1/context/big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        chunked = (b"PUT /v1/context/big HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
                    b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(3)) + b"0\r\n\r\n")
         self.assertClientError(self.ctxd.raw(chunked, read_timeout=5), allowed=(413,))
         r = requests.put(self.ctxd.url + "/v1/context/big", data=big, timeout=10)
@@ -169,7 +169,7 @@ class BadInputTest(ServerTestCase):
 
     def test_error_messages_that_echo_bad_bytes_are_still_json(self):
         for target in (b"/v1/context/\xff%", b"/v1/events?type=%FF", b"/v1/events?type=\xc3"):
-            raw = self.ctxd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            raw = self.ctxd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
                                 read_timeout=3)
             self.assertClientError(raw)  # parses the body as UTF-8 JSON
             self.assertIn("\ufffd", json.loads(body_of(raw))["error"]["message"], target)
@@ -179,7 +179,7 @@ class BadInputTest(ServerTestCase):
             raw = self.ctxd.raw(self.put_raw(b"/v1/context/coded", b'{"value": 1}',
                                              b"Transfer-Encoding: " + coding + b"\r\n"), read_timeout=3)
             self.assertClientError(raw)
-        chunked = (b"PUT /v1/context/coded HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        chunked = (b"PUT /v1/context/coded HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
                    b"Connection: close\r\n\r\nc\r\n{\"value\": 1}\r\n0\r\n\r\n")
         self.assertEqual(status_of(self.ctxd.raw(chunked, read_timeout=3)), 200)
         self.head_before = self.ctxd.head()
@@ -187,7 +187,7 @@ class BadInputTest(ServerTestCase):
     def test_bad_percent_encoding(self):
         for path in ("/v1/context/a%zz", "/v1/context/a%4", "/v1/context/a%", "/v1/context/existing?at=%g1",
                      "/ctx?key=%"):
-            raw = self.ctxd.raw(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
+            raw = self.ctxd.raw(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode(),
                                 read_timeout=3)
             self.assertEqual(status_of(raw), 400, raw)
 
@@ -215,7 +215,7 @@ class BadInputTest(ServerTestCase):
     def test_pipelined_requests_are_answered_in_order(self):
         requests_bytes = b"".join(
             self.put_raw(b"/v1/context/pipe-%d" % i, b'{"value": %d}' % i) for i in range(10))
-        requests_bytes += b"GET /v1/context/pipe-9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        requests_bytes += b"GET /v1/context/pipe-9 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
         self.assertPutsThenGetAnsweredInOrder(self.ctxd.raw(requests_bytes, read_timeout=5), 10)
 
     def test_requests_sent_apart_on_one_connection_are_all_answered(self):
@@ -226,7 +226,7 @@ class BadInputTest(ServerTestCase):
             for i, pause in enumerate((0, 0.001, 0.02, 0)):
                 s.sendall(self.put_raw(b"/v1/context/apart-%d" % i, b'{"value": %d}' % i))
                 time.sleep(pause)
-            s.sendall(b"GET /v1/context/apart-3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /v1/context/apart-3 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             raw = b""
             while chunk := s.recv(65536):
                 raw += chunk
@@ -244,7 +244,7 @@ class BadInputTest(ServerTestCase):
     def test_http10_and_connection_close(self):
         raw = self.ctxd.raw(b"GET /healthz HTTP/1.0\r\n\r\n", read_timeout=3)  # 1.0: closes by default
         self.assertEqual(status_of(raw), 200)
-        raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", read_timeout=3)
+        raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", read_timeout=3)
         self.assertIn(b"Connection: close", raw)
 
     def test_head_is_get_without_the_body(self):
@@ -254,11 +254,11 @@ class BadInputTest(ServerTestCase):
         for path, status in (("/healthz", 200), ("/v1/context/existing", 200), ("/v1/context/head-missing", 404),
                              ("/v1/context?prefix=exist", 200), ("/ctx?key=existing", 200), ("/ctx/all", 200),
                              ("/v1/events?limit=2", 200), ("/", 200)):
-            get = self.ctxd.raw(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
+            get = self.ctxd.raw(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode(),
                                 read_timeout=3)
-            raw = self.ctxd.raw(("HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n"
-                                 "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
-                                read_timeout=3)
+            pipelined = ("HEAD %s HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                         "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path)
+            raw = self.ctxd.raw(pipelined.encode(), read_timeout=3)
             head, _, rest = raw.partition(b"\r\n\r\n")
             self.assertEqual(status_of(head), status, (path, head))
             self.assertTrue(rest.startswith(b"HTTP/1.1 200"), (path, rest[:80]))  # no body in between
@@ -267,7 +267,7 @@ class BadInputTest(ServerTestCase):
             self.assertIn(b"Content-Length: " + get_length, head, path)
         # Not on the Socket.IO polling transport (a GET there takes the client's packets) nor the streams.
         for path, allow in (("/socket.io/?EIO=4&transport=polling", b"GET, POST, OPTIONS"), ("/v1/stream", b"GET")):
-            raw = self.ctxd.raw(("HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode(),
+            raw = self.ctxd.raw(("HEAD %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode(),
                                 read_timeout=3)
             self.assertEqual(status_of(raw), 405, (path, raw))
             self.assertIn(b"Allow: " + allow + b"\r\n", raw, path)
@@ -305,7 +305,7 @@ class TimeoutTest(unittest.TestCase):
             body = socket.create_connection((ctxd.host, ctxd.port))
             try:
                 slow.sendall(b"GET /healthz HTTP/1.1\r\nHo")
-                body.sendall(b"PUT /v1/context/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+                body.sendall(b"PUT /v1/context/slow HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50\r\n\r\n{")
                 for s in (idle, slow, body):
                     s.settimeout(5)
                     start = time.monotonic()
@@ -328,14 +328,14 @@ class ConnectionLimitTest(unittest.TestCase):
             held = [socket.create_connection((ctxd.host, ctxd.port)) for _ in range(4)]
             try:
                 time.sleep(0.2)
-                raw = ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", read_timeout=3)
+                raw = ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", read_timeout=3)
                 self.assertEqual(status_of(raw), 503, raw)
             finally:
                 for s in held:
                     s.close()
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
-                if status_of(ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200:
+                if status_of(ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")) == 200:
                     break
                 time.sleep(0.05)
             else:

@@ -50,6 +50,12 @@ class CliTest(unittest.TestCase):
             self.assertEqual(out.returncode, 2, bad)
             self.assertIn("--cors-origin: '%s' is not an origin" % bad, out.stderr)
 
+    def test_a_value_of_allowed_host_that_is_not_a_host_name_is_a_usage_error(self):
+        for bad in ("box:8080", "http://box", "u@box"):
+            out = self.run_ctxd("--allowed-host", "ok.example", "--allowed-host", bad)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--allowed-host: '%s' is not a host name" % bad, out.stderr)
+
     def test_usage_errors_exit_2(self):
         for args in (["--durability", "sometimes"], ["--listen", "nonsense"], ["--listen", "127.0.0.1:99999"],
                      ["--tls-cert", "only.pem"], ["--no-such-flag"], ["--log-level", "loud"]):

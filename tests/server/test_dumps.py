@@ -460,7 +460,7 @@ class DumpTest(unittest.TestCase):
         self.assertFalse([n for n in os.listdir(self.dump_dir) if "evil" in n])
 
     def raw_request(self, method, target):
-        request = ("%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        request = ("%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                    % (method, target)).encode("latin-1")
         return self.ctxd.raw(request).decode("latin-1")
 

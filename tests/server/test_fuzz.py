@@ -368,7 +368,7 @@ class RestFuzzTest(FuzzCase):
         return method, path, body, headers
 
     def send(self, method, target, body, headers):
-        lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: fuzz", b"Connection: close"]
+        lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: localhost", b"Connection: close"]
         for name, value in headers.items():
             lines.append(name.encode() + b": " + value.encode())
         if body is not None:

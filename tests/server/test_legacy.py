@@ -39,15 +39,15 @@ class LegacyTest(ServerTestCase):
         self.assertEqual(body["status"], "success")
         self.assertLegacyError(self.ctxd.get("/ctx"), 400)
         # So do a query that does not decode and the HTTP layer's refusals.
-        too_long = b"GET /ctx?key=" + b"k" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
-        too_big = b"POST /ctx HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n" + b"x" * 3000000
-        coded = (b"POST /ctx HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}")
+        too_long = b"GET /ctx?key=" + b"k" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        too_big = b"POST /ctx HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3000000\r\n\r\n" + b"x" * 3000000
+        coded = (b"POST /ctx HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}")
         for request, status in ((too_long, 431), (too_big, 413), (coded, 400)):
             raw = self.ctxd.raw(request, read_timeout=5)
             self.assertTrue(raw.startswith(b"HTTP/1.1 %d " % status), raw[:200])
             self.assertEqual(json.loads(raw.split(b"\r\n\r\n", 1)[1])["status"], "error", raw[:300])
         for target in (b"/ctx?key=%zz", b"/ctx/history?who=%"):
-            raw = self.ctxd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            raw = self.ctxd.raw(b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
                                 read_timeout=3)
             self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), raw)
             body = json.loads(raw.split(b"\r\n\r\n", 1)[1])

@@ -123,7 +123,7 @@ class OwnOriginOnlyTest(unittest.TestCase):
         self.assertEqual(requests.options(self.ctxd.url + "/ctx", timeout=10).headers["Allow"],
                          "GET, HEAD, POST, OPTIONS")
         self.assertEqual(requests.options(self.ctxd.url + "/v1/nope", timeout=10).status_code, 404)
-        raw = self.ctxd.raw(b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = self.ctxd.raw(b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         self.assertEqual(status_of(raw), 204, raw)
         self.assertIn(b"Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n", raw)
         # The keep-alive connection goes on after a 204 without a body.
@@ -211,6 +211,71 @@ class PageServer:
         self.httpd.server_close()
 
 
+class HostNamesTest(unittest.TestCase):
+    """DNS rebinding: a page whose own host name resolves to 127.0.0.1 is
+    its own origin, so only the Host header gives it away. On a loopback
+    listener, a Host that is a name is served only when it is local or
+    listed with --allowed-host."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd().start()
+        cls.listed = Ctxd(args=["--allowed-host", "ctx.example"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.cleanup()
+        cls.listed.cleanup()
+
+    def test_a_rebound_host_name_is_403_and_changes_nothing(self):
+        self.ctxd.put("/v1/context/kept", json={"value": 1})
+        before = head(self.ctxd)
+        rebound = {"Host": "evil.example:%d" % self.ctxd.port}
+        # Same-origin for the browser: no Origin header, or its own.
+        own = dict(rebound, Origin="http://evil.example:%d" % self.ctxd.port)
+        answers = [
+            self.ctxd.get("/v1/context", headers=rebound),
+            self.ctxd.get("/ctx/all", headers=rebound),
+            self.ctxd.get("/", headers=rebound),
+            self.ctxd.put("/v1/context/kept", json={"value": 2}, headers=own),
+            self.ctxd.post("/ctx", json={"key": "k", "value": 1}, headers=own),
+            self.ctxd.get("/socket.io/?EIO=4&transport=polling", headers=rebound),
+        ]
+        for answer in answers:
+            self.assertEqual(answer.status_code, 403, (answer.request.method, answer.request.url, answer.text))
+            message = answer.json()["error"]
+            if answer.request.path_url.startswith("/ctx"):  # the old routes' error form
+                self.assertEqual(answer.json()["status"], "error")
+            else:
+                self.assertEqual(message["code"], "FORBIDDEN")
+                message = message["message"]
+            self.assertIn("evil.example", message)
+            self.assertIn("--allowed-host", message)
+        with self.assertRaises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(self.ctxd.url.replace("http", "ws") + "/v1/ws", timeout=10,
+                                        host="evil.example:%d" % self.ctxd.port)
+        self.assertEqual(refused.exception.status_code, 403)
+        stream = Sse(self.ctxd, headers={"Host": "evil.example"})
+        self.assertEqual(stream.status, 403)
+        stream.close()
+        self.assertEqual(head(self.ctxd), before)
+        self.assertEqual(self.ctxd.get("/v1/context/kept").json()["value"], 1)
+
+    def test_local_names_addresses_and_listed_names_are_served(self):
+        for host in ("localhost:%d", "LocalHost:%d", "app.localhost:%d", "127.0.0.1:%d", "[::1]:%d",
+                     "10.1.2.3:%d"):
+            answer = self.ctxd.get("/healthz", headers={"Host": host % self.ctxd.port})
+            self.assertEqual(answer.status_code, 200, host)
+        # HTTP/1.0 needs no Host.
+        raw = self.ctxd.raw(b"GET /v1/context HTTP/1.0\r\n\r\n")
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw)
+        for host in ("ctx.example", "CTX.example:%d" % self.listed.port):
+            answer = self.listed.put("/v1/context/named", json={"value": host}, headers={"Host": host})
+            self.assertEqual(answer.status_code, 200, (host, answer.text))
+        self.assertEqual(self.listed.get("/v1/context/other", headers={"Host": "other.example"}).status_code,
+                         403)
+
+
 class BrowserTest(unittest.TestCase):
     """A page of another origin in Chromium, against a ctxd that does not
     list it and one that does."""
@@ -219,7 +284,7 @@ class BrowserTest(unittest.TestCase):
     def setUpClass(cls):
         cls.page = PageServer()
         cls.closed = Ctxd().start()
-        cls.listed = Ctxd(args=["--cors-origin", cls.page.url]).start()
+        cls.listed = Ctxd(args=["--cors-origin", cls.page.url, "--allowed-host", PAGE_HOST]).start()
         cls.browser = Browser(extra_args=["--host-resolver-rules=MAP %s 127.0.0.1" % PAGE_HOST])
         cls.browser.call("Page.navigate", {"url": cls.page.url + "/"})
         cls.browser.wait_for("document.title === 'another origin'", "the page of another origin")
@@ -247,6 +312,18 @@ class BrowserTest(unittest.TestCase):
         self.assertEqual(result, "sent")
         self.assertEqual(head(self.closed), before)
         self.assertIsNone(self.closed.get("/ctx?key=csrf").json()["value"])
+
+    def test_a_page_whose_host_name_was_rebound_is_served_only_where_its_name_is_listed(self):
+        # What a page of page.test asks for once its DNS says 127.0.0.1:
+        # same-origin requests, without Origin, whose Host names page.test.
+        try:
+            for server, expected in ((self.closed, "FORBIDDEN"), (self.listed, '"context"')):
+                self.browser.call("Page.navigate", {"url": "http://%s:%d/v1/context" % (PAGE_HOST, server.port)})
+                self.browser.wait_for("document.body && document.body.innerText.includes(%s)" % json.dumps(expected),
+                                      "the answer to a page of a rebound name")
+        finally:
+            self.browser.call("Page.navigate", {"url": self.page.url + "/"})
+            self.browser.wait_for("document.title === 'another origin'", "the page of another origin")
 
     def test_websockets_and_fetches_of_another_origin_work_only_where_it_is_listed(self):
         ws_script = ("const ws = new WebSocket('%s/v1/ws'); ws.onmessage = m => { done(JSON.parse(m.data).op); "

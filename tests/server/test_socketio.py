@@ -913,7 +913,8 @@ class RawEngineIO(unittest.TestCase):
         # Mid-poll: a parked GET whose connection is cut.
         sid = self.handshake()
         raw = socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10)
-        raw.sendall(("GET /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n\r\n" % sid).encode())
+        raw.sendall(("GET /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\n"
+                     "Host: localhost\r\n\r\n" % sid).encode())
         time.sleep(0.3)
         raw.close()
         # Mid-upgrade: probe answered, then the WebSocket is dropped without `5`.

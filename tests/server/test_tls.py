@@ -98,7 +98,7 @@ class TlsSse(Sse):
 
     def __init__(self, ctxd, cert, query=""):
         self.sock = tls_socket(ctxd, cert)
-        self._open(("GET /v1/stream?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query).encode())
+        self._open(("GET /v1/stream?%s HTTP/1.1\r\nHost: localhost\r\n\r\n" % query).encode())
 
 
 def sio_client(ctxd, cert, transports):
@@ -228,7 +228,7 @@ class TlsTest(unittest.TestCase):
 
     def test_plain_http_to_the_tls_port_is_closed_and_the_server_serves_on(self):
         with socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=WAIT) as plain:
-            plain.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            plain.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             answer = read_until_closed(plain)
         self.assertNotIn(b"HTTP/1.1", answer)
         self.assertEqual(self.https.get(self.url("/healthz"), timeout=WAIT).status_code, 200)
@@ -390,7 +390,7 @@ class TlsOwnServerTest(unittest.TestCase):
                 read_until_closed(plain)
         elif way == 3:  # half a request, then gone without close_notify
             sock = tls_socket(ctxd, self.cert)
-            sock.sendall(b"PUT /v1/context/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            sock.sendall(b"PUT /v1/context/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
             sock.close()
         elif way == 4:  # a WebSocket closed with its close handshake
             ws = Wss(ctxd, self.cert)
@@ -398,11 +398,11 @@ class TlsOwnServerTest(unittest.TestCase):
             ws.close()
         elif way == 5:  # Connection: close, the server ends it
             with tls_socket(ctxd, self.cert) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 self.assertIn(b"200 OK", read_until_closed(sock))
         else:  # an SSE stream dropped by the client
             sock = tls_socket(ctxd, self.cert)
-            sock.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
             self.assertIn(b"text/event-stream", sock.recv(65536))
             sock.close()
 
