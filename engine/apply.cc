@@ -1,5 +1,6 @@
 #include "engine/apply.h"
 
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -26,6 +27,48 @@ Status CheckEntry(const std::string& key, const ContextEntry* entry, const std::
 
 Status MissingNode(const std::string& node) {
   return Status::Conflict("node " + Quote(node) + " does not exist");
+}
+
+enum class Reach { kNo, kYes, kTooCostly };
+
+// One side of Reaches: the nodes it has seen, those still to expand, and
+// how many edges it has looked at.
+struct SearchSide {
+  std::unordered_set<std::string_view> seen;
+  std::vector<const std::string*> pending;
+  size_t steps = 0;
+};
+
+// Whether `from` reaches `to` by child edges. Searches down from `from` and
+// up from `to` in turns, the side that has looked at fewer edges going
+// next, and ends when they meet or either side runs out. So a check costs
+// about twice the smaller of the two neighbourhoods: linking a new node
+// above a deep chain, or a chain's nodes leaf first, looks at a few edges,
+// not at the whole chain. kTooCostly once `budget` edges were looked at.
+Reach Reaches(const Graph& graph, const std::string& from, const std::string& to, size_t budget,
+              size_t* steps) {
+  if (from == to) return Reach::kYes;
+  SearchSide down, up;
+  down.seen.insert(from);
+  down.pending.push_back(&from);
+  up.seen.insert(to);
+  up.pending.push_back(&to);
+  while (!down.pending.empty() && !up.pending.empty()) {
+    const bool going_down = down.steps <= up.steps;
+    SearchSide& side = going_down ? down : up;
+    const SearchSide& other = going_down ? up : down;
+    auto node = graph.nodes.find(*side.pending.back());
+    side.pending.pop_back();
+    if (node == graph.nodes.end()) continue;
+    for (const std::string& next : going_down ? node->second.children : node->second.parents) {
+      if (other.seen.contains(next)) return Reach::kYes;
+      if (side.seen.insert(next).second) side.pending.push_back(&next);
+    }
+    side.steps += 1 + (going_down ? node->second.children.size() : node->second.parents.size());
+    if (down.steps + up.steps > budget) return Reach::kTooCostly;
+  }
+  *steps += down.steps + up.steps;
+  return Reach::kNo;
 }
 
 // The node holds `expected` for property `name` (nullptr: absent).
@@ -116,26 +159,6 @@ bool IsUndoable(const Event& event) {
     default:
       return true;
   }
-}
-
-bool Reaches(const Graph& graph, const std::string& from, const std::string& to) {
-  if (from == to) return true;
-  std::vector<const Node*> pending;
-  std::unordered_set<const Node*> seen;
-  auto visit = [&](const std::string& id) {
-    auto it = graph.nodes.find(id);
-    if (it != graph.nodes.end() && seen.insert(&it->second).second) pending.push_back(&it->second);
-  };
-  visit(from);
-  while (!pending.empty()) {
-    const Node* node = pending.back();
-    pending.pop_back();
-    for (const auto& child : node->children) {
-      if (child == to) return true;
-      visit(child);
-    }
-  }
-  return false;
 }
 
 Status ChangeApplier::Apply(const Change& change) {
@@ -233,6 +256,20 @@ Status ChangeApplier::Do(const NodeRemove& c) {
   return Status::Ok();
 }
 
+Status ChangeApplier::CheckNoCycle(const Graph& graph, const EdgeAdd& c) {
+  switch (Reaches(graph, c.child, c.parent, kMaxCycleCheckSteps - cycle_check_steps_, &cycle_check_steps_)) {
+    case Reach::kNo:
+      return Status::Ok();
+    case Reach::kYes:
+      return Status::Conflict(EdgeName(c.parent, c.child) + " would create a cycle");
+    case Reach::kTooCostly:
+      break;
+  }
+  return Status::InvalidArgument("checking " + EdgeName(c.parent, c.child) + " for a cycle took more than " +
+                                 std::to_string(kMaxCycleCheckSteps) +
+                                 " steps for this command: send its links in smaller commands");
+}
+
 Status ChangeApplier::Do(const EdgeAdd& c) {
   auto graph = SessionGraph();
   if (!graph.ok()) return graph.status();
@@ -244,9 +281,7 @@ Status ChangeApplier::Do(const EdgeAdd& c) {
   if (parent->second.children.contains(c.child)) {
     return Status::Conflict(EdgeName(c.parent, c.child) + " already exists");
   }
-  if (Reaches(**graph, c.child, c.parent)) {
-    return Status::Conflict(EdgeName(c.parent, c.child) + " would create a cycle");
-  }
+  if (check_cycles_) CTXD_RETURN_IF_ERROR(CheckNoCycle(**graph, c));
   parent->second.children.insert(c.child);
   child->second.parents.insert(c.parent);
   ++(*graph)->edge_count;

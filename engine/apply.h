@@ -4,6 +4,7 @@
 // serialization of the State, like Execute and Apply.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +37,17 @@ class ChangeApplier {
   // `change` unspecified (replay of an event nothing else reads).
   Status Take(Change& change);
 
+  // Whether an edge.add is checked for a cycle (on by default). Off where
+  // the edges cannot close one: replay of the log, whose edges were checked
+  // when they were made, and undo, redo and restore, which only step
+  // through states the graph has been in.
+  void set_check_cycles(bool check) { check_cycles_ = check; }
+
+  // The cycle checks of one applier (one command) look at no more edges
+  // than this in all: beyond it the edge.add fails with kInvalidArgument,
+  // so no command holds the state for long (0.4 s here).
+  static constexpr size_t kMaxCycleCheckSteps = 4'000'000;
+
  private:
   Status PutEntry(const CtxPut& c, ContextEntry** entry);
   void RecordReplaced(const ContextEntry& entry);
@@ -44,6 +56,7 @@ class ChangeApplier {
   Status Do(const NodeAdd& c);
   Status Do(const NodeRemove& c);
   Status Do(const EdgeAdd& c);
+  Status CheckNoCycle(const Graph& graph, const EdgeAdd& c);
   Status Do(const EdgeRemove& c);
   Status Do(const PropPut& c);
   Status Do(const PropDel& c);
@@ -56,6 +69,8 @@ class ChangeApplier {
   const int64_t ts_us_;
   Graph* graph_ = nullptr;                           // resolved on the first graph change
   std::optional<ContextEntry>* replaced_ = nullptr;  // during Apply(change, replaced)
+  bool check_cycles_ = true;
+  size_t cycle_check_steps_ = 0;  // of every check so far
 };
 
 // Everything an event does besides its changes: head seq/ts, the session's
@@ -70,8 +85,5 @@ void ApplyBookkeeping(State& state, const Event& event);
 
 // Whether `event` pushes an undo entry for its session.
 bool IsUndoable(const Event& event);
-
-// True when `from` reaches `to` by following child edges (or is `to`).
-bool Reaches(const Graph& graph, const std::string& from, const std::string& to);
 
 }  // namespace ctxd::engine

@@ -24,6 +24,9 @@ class Transaction {
   // Applies `change` and records it; on a failed precondition nothing is
   // recorded and the ChangeApplier's kConflict is returned.
   Status Add(Change change);
+  // For a command that steps back through states the graph has been in
+  // (undo, redo, restore): its edges skip the cycle check.
+  void TrustEdges() { applier_.set_check_cycles(false); }
   // Undoes every recorded change, newest first, and forgets them.
   void Rollback();
 

@@ -138,6 +138,72 @@ TEST_F(GraphTest, LinkClosingCycleConflicts) {
   EXPECT_THAT(message, HasSubstr("cycle"));
 }
 
+// n<first> -> ... -> n<first + count - 1>, each created under the one before.
+BatchGraph Chain(const std::string& prefix, int count) {
+  BatchGraph batch;
+  batch.ops.push_back(NewNode(prefix + "0"));
+  for (int i = 1; i < count; ++i)
+    batch.ops.push_back(NewNode(prefix + std::to_string(i), prefix + std::to_string(i - 1)));
+  return batch;
+}
+
+TEST_F(GraphTest, CyclesThroughLongChainsAreFound) {
+  Do(Chain("a", 300));
+  EXPECT_THAT(Fail(Link{"a299", "a0"}, StatusCode::kConflict), HasSubstr("cycle"));
+  Do(NewNode("top"));
+  Do(Link{"top", "a0"});
+  Do(NewNode("bottom"));
+  Do(Link{"a299", "bottom"});
+  EXPECT_THAT(Fail(Link{"bottom", "top"}, StatusCode::kConflict), HasSubstr("cycle"));
+  // A branch: a150 -> side -> a200 is a diamond, side -> a10 a cycle.
+  Do(NewNode("side", "a150"));
+  Do(Link{"side", "a200"});
+  EXPECT_THAT(Fail(Link{"side", "a10"}, StatusCode::kConflict), HasSubstr("cycle"));
+  EXPECT_EQ(graph().edge_count, 299u + 2 + 2);
+}
+
+TEST_F(GraphTest, ABatchMayLinkADeepChainLeafFirst) {
+  // Each link's parent has no parents yet: its check looks at a few edges,
+  // not at the chain below the child.
+  BatchGraph batch;
+  for (int i = 0; i < 5000; ++i) batch.ops.push_back(NewNode("n" + std::to_string(i)));
+  for (int i = 4998; i >= 0; --i)
+    batch.ops.push_back(Link{"n" + std::to_string(i), "n" + std::to_string(i + 1)});
+  Do(batch);
+  EXPECT_EQ(graph().edge_count, 4999u);
+  EXPECT_THAT(Fail(BatchGraph{{NewNode("x", "n4999"), Link{"x", "n0"}}}, StatusCode::kConflict),
+              HasSubstr("cycle"));
+  // Undo, redo and restore step through states the graph has been in.
+  Do(SaveSession{"linked"});
+  Do(Undo{});
+  EXPECT_EQ(graph().edge_count, 0u);
+  Do(Redo{});
+  EXPECT_EQ(graph().edge_count, 4999u);
+  const Graph linked = graph();
+  Do(Unlink{"n2500", "n2501"});
+  Do(RestoreGraph{"linked", linked});
+  EXPECT_EQ(graph(), linked);
+}
+
+TEST_F(GraphTest, ACommandWhoseCycleChecksWouldLookAtTooManyEdgesIsRefused) {
+  // Every link p -> c<i> searches up the 2,000 nodes above p and down the
+  // 2,000 below c<i>: 1,000 of them are more than one command may check.
+  Do(Chain("up", 2000));
+  Do(Chain("down", 2000));
+  BatchGraph links;
+  for (int i = 0; i < 1000; ++i) {
+    Do(NewNode("c" + std::to_string(i)));
+    Do(Link{"c" + std::to_string(i), "down0"});
+    links.ops.push_back(Link{"up1999", "c" + std::to_string(i)});
+  }
+  const uint64_t edges = graph().edge_count;
+  EXPECT_THAT(Fail(links, StatusCode::kInvalidArgument), HasSubstr("in smaller commands"));
+  EXPECT_EQ(graph().edge_count, edges);
+  links.ops.resize(100);
+  Do(links);
+  EXPECT_EQ(graph().edge_count, edges + 100);
+}
+
 TEST_F(GraphTest, SelfLinkConflicts) {
   Do(NewNode("a"));
   Fail(Link{"a", "a"}, StatusCode::kConflict);
