@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -69,6 +70,19 @@ bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
   return true;
 }
 
+// Whether the paths name one directory (through symlinks, `.`, `..` and a
+// trailing `/`), whether or not it exists yet.
+bool SameDirectory(const std::string& a, const std::string& b) {
+  auto resolved = [](const std::string& path) {
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+    canonical = canonical.lexically_normal();
+    if (!canonical.has_filename() && canonical != canonical.root_path()) canonical = canonical.parent_path();
+    return canonical;
+  };
+  return resolved(a) == resolved(b);
+}
+
 void SetUpLogging(const Flags& flags) {
   auto logger = spdlog::stderr_color_mt("ctxd");
   spdlog::set_default_logger(logger);
@@ -128,12 +142,15 @@ int main(int argc, char** argv) {
   key->needs(cert);
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")->capture_default_str();
+  app.add_option("--max-body-bytes", flags.max_body, "largest request body accepted")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+      ->capture_default_str();
   app.add_option("--max-value-bytes", flags.max_value,
                  "largest context or property value accepted, as JSON text (413 beyond)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->capture_default_str();
   app.add_option("--max-connections", flags.max_connections, "connections served at once")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
       ->capture_default_str();
   app.add_option("--io-threads", flags.io_threads, "threads serving connections")
       ->check(CLI::Range(1, 64))
@@ -206,6 +223,11 @@ int main(int argc, char** argv) {
   if (access_tokens) options.access_tokens = &*access_tokens;
   options.tls = tls.get();
   options.dump_dir = flags.dump_dir.empty() ? flags.data + "/dumps" : flags.dump_dir;
+  if (SameDirectory(options.dump_dir, flags.data)) {
+    std::cerr
+        << "ctxd: --dump-dir must not be the data directory: a dump could replace a file of the store\n";
+    return 2;
+  }
 
   ctxd::store::StoreOptions store_options;
   store_options.dir = flags.data;

@@ -56,9 +56,24 @@ class CliTest(unittest.TestCase):
             self.assertEqual(out.returncode, 2, bad)
             self.assertIn("--allowed-host: '%s' is not a host name" % bad, out.stderr)
 
+    def test_the_data_directory_as_dump_directory_is_a_usage_error(self):
+        # A dump named like one of the store's files (000017.sst) would replace it.
+        link = os.path.join(os.path.dirname(self.dir), os.path.basename(self.dir) + "-link")
+        os.symlink(self.dir, link)
+        try:
+            parent, name = os.path.split(self.dir)
+            for dump_dir in (self.dir, self.dir + "/", os.path.join(self.dir, "x", ".."),
+                             os.path.join(parent, ".", name), link):
+                out = self.run_ctxd("--dump-dir", dump_dir)
+                self.assertEqual(out.returncode, 2, dump_dir)
+                self.assertIn("--dump-dir must not be the data directory", out.stderr)
+        finally:
+            os.unlink(link)
+
     def test_usage_errors_exit_2(self):
         for args in (["--durability", "sometimes"], ["--listen", "nonsense"], ["--listen", "127.0.0.1:99999"],
-                     ["--tls-cert", "only.pem"], ["--no-such-flag"], ["--log-level", "loud"]):
+                     ["--tls-cert", "only.pem"], ["--no-such-flag"], ["--log-level", "loud"],
+                     ["--max-body-bytes", "-1"], ["--max-body-bytes", "0"], ["--max-connections", "0"]):
             self.assertEqual(self.run_ctxd(*args).returncode, 2, args)
 
     def test_help_exits_0(self):
