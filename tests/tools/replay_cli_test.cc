@@ -293,6 +293,11 @@ TEST_F(ReplayCliTest, EventsAreTheSameNdjsonAsTheApi) {
   auto all = RunReplay({"events", "--data", Data()});
   EXPECT_GE(Lines(all.out).size(), 400u / 2);
   EXPECT_EQ(json::parse(Lines(all.out).front()).at("seq"), 1);
+  // From 0 is from the first event, as for GET /v1/events.
+  auto from_zero = RunReplay({"events", "--data", Data(), "--from", "0", "--to", "2"});
+  ASSERT_EQ(from_zero.exit_code, 0) << from_zero.err;
+  ASSERT_EQ(Lines(from_zero.out).size(), 2u);
+  EXPECT_EQ(json::parse(Lines(from_zero.out).front()).at("seq"), 1);
   auto beyond = RunReplay({"events", "--data", Data(), "--from", "999999999"});
   EXPECT_EQ(beyond.exit_code, 0);
   EXPECT_TRUE(beyond.out.empty());

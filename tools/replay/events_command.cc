@@ -1,5 +1,7 @@
 // ctxd-replay events: NDJSON, one engine::EventToJson per line, the same
 // bytes GET /v1/events returns for each event.
+#include <algorithm>
+
 #include "engine/event_codec.h"
 #include "engine/event_json.h"
 #include "tools/replay/commands.h"
@@ -57,8 +59,9 @@ int RunEvents(const EventsOptions& options, std::ostream& out) {
   const log::EventLog& log = (*secondary)->log();
   const uint64_t head = log.head_seq();
   const uint64_t to = options.to ? std::min(*options.to, head) : head;
-  if (options.from > to) return kExitOk;
-  Status exported = Export(log, options.from, to, options.progress, out);
+  const uint64_t from = std::max<uint64_t>(options.from, 1);  // seqs start at 1, as for GET /v1/events
+  if (from > to) return kExitOk;
+  Status exported = Export(log, from, to, options.progress, out);
   if (!exported.ok()) return Fail(exported.ToString());
   return kExitOk;
 }
