@@ -150,7 +150,10 @@ void GetGraph(ServerContext& ctx, HttpRequest& request, const Responder& respond
   };
   ReadState(ctx, request, respond, render, [&session](const engine::State& state) {
     auto it = state.sessions.find(session);
-    return it != state.sessions.end() && it->second.graph.nodes.size() > kLongListing;
+    if (it == state.sessions.end()) return false;
+    // Each edge is listed twice: in its parent's children and its child's parents.
+    const engine::Graph& graph = it->second.graph;
+    return graph.nodes.size() + 2 * graph.edge_count > kLongListing;
   });
 }
 
