@@ -109,16 +109,16 @@ std::optional<HttpResponse> Authorize(const AccessTokens& tokens, std::string_vi
   if (OpenPath(path)) return std::nullopt;
   const auto access = token.empty() ? std::nullopt : tokens.Find(token);
   if (!access) {
-    HttpResponse refusal = ErrorResponse(
-        401, "UNAUTHORIZED",
-        token.empty() ? "this server needs an access token: send 'Authorization: Bearer <token>'"
-                      : "the access token is not known to this server");
+    HttpResponse refusal =
+        ErrorForPath(path, 401, "UNAUTHORIZED",
+                     token.empty() ? "this server needs an access token: send 'Authorization: Bearer <token>'"
+                                   : "the access token is not known to this server");
     refusal.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ctxd\"");
     return refusal;
   }
   const bool transport = path.starts_with("/socket.io/");
   if (write_method && !transport && *access == Access::kRead) {
-    return ErrorResponse(403, "FORBIDDEN", "this access token may read but not write");
+    return ErrorForPath(path, 403, "FORBIDDEN", "this access token may read but not write");
   }
   return std::nullopt;
 }

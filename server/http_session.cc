@@ -185,9 +185,7 @@ HttpResponse HttpSession::RequestError(int status, std::string_view code, const 
 
 HttpResponse HttpSession::ErrorFor(std::string_view target, int status, std::string_view code,
                                    const std::string& message) {
-  const std::string_view path = PathOf(target);
-  const bool legacy = path == "/ctx" || path.starts_with("/ctx/");
-  return legacy ? LegacyError(status, message) : ErrorResponse(status, code, message);
+  return ErrorForPath(PathOf(target), status, code, message);
 }
 
 // The parser's target, or, when it gave up before the end of the request

@@ -69,6 +69,12 @@ HttpResponse LegacyError(int status, std::string_view message) {
   return JsonResponse(std::move(body), status);
 }
 
+HttpResponse ErrorForPath(std::string_view path, int status, std::string_view code,
+                          std::string_view message) {
+  const bool legacy = path == "/ctx" || path.starts_with("/ctx/");
+  return legacy ? LegacyError(status, message) : ErrorResponse(status, code, message);
+}
+
 void AppendJsonKey(std::string* out, std::string_view name, bool first) {
   if (!first) out->push_back(',');
   AppendJsonString(out, name);

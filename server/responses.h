@@ -26,6 +26,9 @@ HttpResponse MethodNotAllowed(std::string allow);
 
 // The old context server's errors: {"error": "...", "status": "error"}.
 HttpResponse LegacyError(int status, std::string_view message);
+// The error in the form of the route at `path`: LegacyError on the old /ctx
+// routes, ErrorResponse elsewhere.
+HttpResponse ErrorForPath(std::string_view path, int status, std::string_view code, std::string_view message);
 
 int HttpStatusFor(StatusCode code);
 
