@@ -161,10 +161,32 @@ void AppendLegacyRecordFields(std::string* out, const DumpRecord& record, bool f
   AppendNumber(out, "seq", record.info.seq);
 }
 
+// Ends the dump DumpService::Admit let in, however its task ends.
+class AdmittedDump {
+ public:
+  explicit AdmittedDump(DumpService& dumps) : dumps_(dumps) {}
+  ~AdmittedDump() { dumps_.Finish(); }
+  AdmittedDump(const AdmittedDump&) = delete;
+  AdmittedDump& operator=(const AdmittedDump&) = delete;
+
+ private:
+  DumpService& dumps_;
+};
+
 void CreateDump(ServerContext& ctx, DumpSpec spec, const Responder& respond, ErrorForm error,
                 std::string (*render)(const DumpRecord&)) {
+  if (!ctx.dumps.Admit()) {
+    HttpResponse busy =
+        error(Status::Unavailable("another dump is being written: try again when it is done"));
+    busy.headers.emplace_back("Retry-After", "1");
+    return respond(std::move(busy));
+  }
   ctx.OffloadRead(respond, [&ctx, spec = std::move(spec), error, render](const Responder& done) {
-    auto record = ctx.dumps.Create(spec);
+    // Finished before the answer goes out: the client's next dump is let in.
+    auto record = [&] {
+      const AdmittedDump admitted(ctx.dumps);
+      return ctx.dumps.Create(spec);
+    }();
     done(record.ok() ? JsonResponse(render(*record)) : error(record.status()));
   });
 }

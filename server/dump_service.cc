@@ -1,5 +1,7 @@
 #include "server/dump_service.h"
 
+#include <sys/statvfs.h>
+
 #include <chrono>
 #include <filesystem>
 #include <utility>
@@ -30,13 +32,36 @@ std::string WithSuffix(const std::string& name, int n) {
   return path.stem().string() + "_" + std::to_string(n) + path.extension().string();
 }
 
+std::string MiB(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+// kUnavailable while the file system of `dir` (or of its nearest existing
+// parent: the first dump creates it) has too little room left.
+Status CheckFreeSpace(const std::string& dir) {
+  struct statvfs fs;
+  fs::path path(dir);
+  while (::statvfs(path.c_str(), &fs) != 0) {
+    if (!path.has_relative_path()) return Status::Ok();  // the write will say what is wrong
+    path = path.parent_path();
+  }
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  const uint64_t total_bytes = uint64_t{fs.f_blocks} * fs.f_frsize;
+  if (LeavesRoomForTheLog(free_bytes, total_bytes)) return Status::Ok();
+  return Status::Unavailable("the dump directory's file system has " + MiB(free_bytes) + " of " +
+                             MiB(total_bytes) + " free: ctxd keeps 5 % and at least 64 MiB for the log");
+}
+
 }  // namespace
+
+bool LeavesRoomForTheLog(uint64_t free_bytes, uint64_t total_bytes) {
+  return free_bytes >= total_bytes / 20 && free_bytes >= (uint64_t{64} << 20);
+}
 
 DumpService::DumpService(store::Store& store, const std::string& dir)
     : store_(store), dir_(AbsoluteDir(dir)) {}
 
 StatusOr<DumpRecord> DumpService::Create(const DumpSpec& spec) {
   if (dir_.empty()) return Status::Unavailable("no dump directory is configured");
+  CTXD_RETURN_IF_ERROR(CheckFreeSpace(dir_));
   const int64_t now = NowMicros();
   auto name = ReserveName(spec, now);
   if (!name.ok()) return name.status();

@@ -15,6 +15,7 @@
 // on an I/O thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -41,6 +42,10 @@ struct DumpSpec {
   std::string who = "anonymous";
 };
 
+// Dumps share the disk with the log: a dump is written only while its file
+// system has at least 5 % of its size and 64 MiB free.
+bool LeavesRoomForTheLog(uint64_t free_bytes, uint64_t total_bytes);
+
 // One dump written by this process.
 struct DumpRecord {
   std::string name;
@@ -64,9 +69,17 @@ class DumpService {
   // The absolute dump directory ("" when none).
   const std::string& dir() const { return dir_; }
 
+  // One dump at a time: false while an admitted one is queued or being
+  // written (the route then answers 503), so clients can neither queue
+  // dumps on the worker pool, which reads share, nor write them faster than
+  // one after the other. Finish() ends the admitted dump.
+  bool Admit() { return !busy_.exchange(true); }
+  void Finish() { busy_.store(false); }
+
   // Writes the dump. kInvalidArgument for a bad name (traversal attempts
   // included) or a seq past the durable head, kNotFound for an unknown
-  // session, kUnavailable for I/O errors. A default name that is taken gets
+  // session, kUnavailable for I/O errors and while the dump directory's
+  // file system has less free than LeavesRoomForTheLog asks. A default name that is taken gets
   // a "_N" suffix; a name the client chose replaces an existing dump.
   StatusOr<DumpRecord> Create(const DumpSpec& spec);
 
@@ -86,6 +99,8 @@ class DumpService {
   // Constant after construction.
   store::Store& store_;
   const std::string dir_;
+
+  std::atomic<bool> busy_{false};
 
   mutable std::mutex mu_;
   std::multiset<std::string> names_in_flight_;  // guarded by mu_

@@ -459,6 +459,26 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(self.outside_files(), before)
         self.assertFalse([n for n in os.listdir(self.dump_dir) if "evil" in n])
 
+    def test_one_dump_at_a_time(self):
+        # Pipelined on one connection: the second arrives while the first is
+        # being written and is refused, so dumps cannot pile up on the
+        # worker pool or fill the disk; the one after them is let in.
+        def request(target, body):
+            return ("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\n\r\n%s" % (target, len(body), body))
+        for target in ("/v1/dumps", "/ctx/dump"):
+            with self.subTest(target=target):
+                body = '{"format": "pretty", "include_history": true}'
+                raw = self.ctxd.raw((request(target, body) * 2 + "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                                     "Connection: close\r\n\r\n").encode(), read_timeout=30)
+                answers = raw.split(b"HTTP/1.1 ")[1:]
+                self.assertEqual([answer[:3] for answer in answers], [b"200", b"503", b"200"], raw)
+                busy = answers[1]
+                self.assertIn(b"\r\nRetry-After: 1\r\n", busy)
+                self.assertIn(b"another dump is being written", busy)
+                self.assertIn(b'"status":"error"' if target == "/ctx/dump" else b'"code":"UNAVAILABLE"', busy)
+                self.dump_v1(format="json")
+
     def raw_request(self, method, target):
         request = ("%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                    % (method, target)).encode("latin-1")
