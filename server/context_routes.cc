@@ -240,6 +240,17 @@ bool TouchesKey(const engine::Change& change, const std::string& key) {
   return false;
 }
 
+// The `next` of a history page of `events` (up to limit + 1 were asked for):
+// the seq after the page, or null at the end. A page Store::kReadBytes cut
+// short goes on after its last event, if there is more.
+std::string NextHistorySeq(const store::Store& store, const std::string& key,
+                           const std::vector<engine::Event>& events, uint64_t limit) {
+  if (events.size() > limit) return std::to_string(events[limit].seq);
+  if (events.empty()) return "null";
+  auto more = store.KeyHistory(key, events.back().seq + 1, 1);
+  return more.ok() && !more->empty() ? std::to_string(more->front().seq) : "null";
+}
+
 }  // namespace
 
 void GetKeyHistory(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
@@ -269,7 +280,7 @@ void GetKeyHistory(ServerContext& ctx, HttpRequest& request, const Responder& re
       }
     }
     body.append("],\"next\":");
-    body.append(events->size() > limit ? std::to_string((*events)[limit].seq) : "null");
+    body.append(NextHistorySeq(ctx.store, key, *events, limit));
     body.push_back('}');
     done(JsonResponse(std::move(body)));
   });

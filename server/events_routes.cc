@@ -16,6 +16,9 @@ constexpr uint64_t kPage = 1000;
 // A filtered listing scans at most this many events per request; `next`
 // tells the client where to go on.
 constexpr uint64_t kMaxScan = 100000;
+// A page of large events ends past this many bytes of events (after at
+// least one), whatever `limit` says; `next` goes on from there.
+constexpr size_t kMaxPageBytes = size_t{8} << 20;
 
 }  // namespace
 
@@ -35,7 +38,7 @@ void ListEvents(ServerContext& ctx, HttpRequest& request, const Responder& respo
     std::string events = "[";
     uint64_t matched = 0;
     uint64_t cursor = from;  // the next seq to look at
-    while (cursor <= head && matched < limit && cursor - from < kMaxScan) {
+    while (cursor <= head && matched < limit && cursor - from < kMaxScan && events.size() < kMaxPageBytes) {
       auto page = ctx.store.ReadEvents(cursor, filter.empty() ? limit - matched : kPage);
       if (!page.ok()) return done(ErrorResponse(page.status()));
       if (page->empty()) break;
@@ -44,7 +47,7 @@ void ListEvents(ServerContext& ctx, HttpRequest& request, const Responder& respo
         if (!filter.Matches(event)) continue;
         if (matched > 0) events.push_back(',');
         events.append(engine::EventToJson(event));
-        if (++matched == limit) break;
+        if (++matched == limit || events.size() >= kMaxPageBytes) break;
       }
     }
     std::string body = "{\"events\":" + events + "],\"next\":";

@@ -2,10 +2,13 @@
 // "Compatibility": GET /ctx, POST /ctx, GET /ctx/all, GET /ctx/history.
 //
 // The old server kept its change history in memory. Here it is read from
-// the log: the history is the newest kLegacyHistoryCap context changes
-// (scanning back at most kLegacyMaxScan events), oldest first; `who` is the
+// the log: the history is the newest kLegacyHistoryCap context changes, or
+// fewer when their keys and values pass kLegacyHistoryBytes (scanning back
+// at most kLegacyMaxScan events), oldest first; `who` is the
 // event's actor. history_count and total_entries count that window.
 #include <algorithm>
+#include <deque>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +24,7 @@ namespace ctxd::server {
 namespace {
 
 constexpr size_t kLegacyHistoryCap = 10000;
+constexpr size_t kLegacyHistoryBytes = size_t{16} << 20;
 constexpr uint64_t kLegacyMaxScan = 200000;
 constexpr uint64_t kPage = 1000;
 
@@ -32,29 +36,58 @@ struct LegacyEntry {
   std::string who;
 };
 
-// The newest context changes up to seq `upto`, oldest first.
-StatusOr<std::vector<LegacyEntry>> ReadLegacyHistory(const store::Store& store, uint64_t upto) {
-  std::vector<LegacyEntry> newest_first;
-  uint64_t end = upto;  // scan (start, end]
-  while (end > 0 && newest_first.size() < kLegacyHistoryCap && upto - end < kLegacyMaxScan) {
-    const uint64_t start = end > kPage ? end - kPage : 0;
-    auto events = store.ReadEvents(start + 1, end - start);
-    if (!events.ok()) return events.status();
-    for (auto event = events->rbegin(); event != events->rend(); ++event) {
-      for (auto change = event->changes.rbegin(); change != event->changes.rend(); ++change) {
-        if (const auto* put = std::get_if<engine::CtxPut>(&*change)) {
-          newest_first.push_back(
-              {event->ts_us, put->key, put->old.value_or("null"), put->value, event->actor});
-        } else if (const auto* del = std::get_if<engine::CtxDel>(&*change)) {
-          newest_first.push_back({event->ts_us, del->key, del->old, "null", event->actor});
-        }
-      }
+size_t SizeOf(const LegacyEntry& entry) {
+  return entry.key.size() + entry.before.size() + entry.after.size();
+}
+
+// The context changes of `event`, in order.
+void AppendEntries(const engine::Event& event, std::deque<LegacyEntry>* out) {
+  for (const auto& change : event.changes) {
+    if (const auto* put = std::get_if<engine::CtxPut>(&change)) {
+      out->push_back({event.ts_us, put->key, put->old.value_or("null"), put->value, event.actor});
+    } else if (const auto* del = std::get_if<engine::CtxDel>(&change)) {
+      out->push_back({event.ts_us, del->key, del->old, "null", event.actor});
     }
+  }
+}
+
+// The newest context changes up to seq `upto`, oldest first: at most
+// kLegacyHistoryCap of them and kLegacyHistoryBytes of keys and values.
+// The log is read back window by window, each window forward in pages
+// (Store::ReadEvents), keeping only the newest entries that still fit.
+StatusOr<std::vector<LegacyEntry>> ReadLegacyHistory(const store::Store& store, uint64_t upto) {
+  std::deque<LegacyEntry> history;  // oldest first
+  size_t bytes = 0;
+  uint64_t end = upto;  // scan (start, end]
+  while (end > 0 && history.size() < kLegacyHistoryCap && bytes < kLegacyHistoryBytes &&
+         upto - end < kLegacyMaxScan) {
+    const uint64_t start = end > kPage ? end - kPage : 0;
+    std::deque<LegacyEntry> window;
+    size_t window_bytes = 0;
+    for (uint64_t next = start + 1; next <= end;) {
+      auto events = store.ReadEvents(next, end - next + 1);
+      if (!events.ok()) return events.status();
+      if (events->empty()) break;
+      for (const auto& event : *events) {
+        const size_t first_new = window.size();
+        AppendEntries(event, &window);
+        for (size_t i = first_new; i < window.size(); ++i) window_bytes += SizeOf(window[i]);
+      }
+      // Older entries of the window that the newer ones leave no room for.
+      while (window.size() > 1 && (history.size() + window.size() > kLegacyHistoryCap ||
+                                   bytes + window_bytes > kLegacyHistoryBytes)) {
+        window_bytes -= SizeOf(window.front());
+        window.pop_front();
+      }
+      next = events->back().seq + 1;
+    }
+    bytes += window_bytes;
+    history.insert(history.begin(), std::make_move_iterator(window.begin()),
+                   std::make_move_iterator(window.end()));
     end = start;
   }
-  if (newest_first.size() > kLegacyHistoryCap) newest_first.resize(kLegacyHistoryCap);
-  std::reverse(newest_first.begin(), newest_first.end());
-  return newest_first;
+  return std::vector<LegacyEntry>(std::make_move_iterator(history.begin()),
+                                  std::make_move_iterator(history.end()));
 }
 
 HttpResponse LegacyErrorFor(const Status& status) {

@@ -340,10 +340,12 @@ StatusOr<std::vector<engine::Event>> Store::ReadIndexedEvents(const std::string&
   auto seqs = log_->ReadIndex(prefix, from, limit);
   if (!seqs.ok()) return seqs.status();
   std::vector<engine::Event> events;
-  events.reserve(seqs->size());
+  size_t bytes = 0;
   for (uint64_t seq : *seqs) {
+    if (bytes >= kReadBytes) break;
     auto payload = log_->ReadEvent(seq);
     if (!payload.ok()) return payload.status();
+    bytes += payload->size();
     auto event = engine::DecodeEvent(*payload);
     if (!event.ok()) return event.status();
     events.push_back(std::move(event).value());
@@ -363,6 +365,7 @@ StatusOr<std::vector<engine::Event>> Store::NodeHistory(const std::string& sessi
 
 StatusOr<std::vector<engine::Event>> Store::ReadEvents(uint64_t from, uint64_t limit) const {
   std::vector<engine::Event> events;
+  size_t bytes = 0;
   Status failure;
   Status read = log_->ReadRange(from, durable_seq(), limit, [&](uint64_t, std::string_view payload) {
     auto event = engine::DecodeEvent(payload);
@@ -371,7 +374,8 @@ StatusOr<std::vector<engine::Event>> Store::ReadEvents(uint64_t from, uint64_t l
       return false;
     }
     events.push_back(std::move(event).value());
-    return true;
+    bytes += payload.size();
+    return bytes < kReadBytes;
   });
   CTXD_RETURN_IF_ERROR(read);
   CTXD_RETURN_IF_ERROR(failure);

@@ -114,12 +114,18 @@ class Store {
   StatusOr<engine::Command> MakeRestore(const std::string& session, const std::string& name, uint64_t seq);
   // The state after event `seq` (point-in-time reads).
   StatusOr<engine::State> StateAt(uint64_t seq) const;
-  // Events of `key` (context) with seq >= from, ascending, at most `limit`.
+  // The reads of events below return at most `limit` events, and fewer
+  // once those read come to kReadBytes encoded (always at least one): a
+  // page of large events holds a few MiB, not `limit` times 2 MiB. Callers
+  // page on from the last seq returned.
+  static constexpr size_t kReadBytes = size_t{4} << 20;
+  // Events of `key` (context) with seq >= from, ascending.
   StatusOr<std::vector<engine::Event>> KeyHistory(const std::string& key, uint64_t from,
                                                   uint64_t limit) const;
   // Events of node `node` in `session`, ascending.
   StatusOr<std::vector<engine::Event>> NodeHistory(const std::string& session, const std::string& node,
                                                    uint64_t from, uint64_t limit) const;
+  // Durable events with seq >= from, ascending.
   StatusOr<std::vector<engine::Event>> ReadEvents(uint64_t from, uint64_t limit) const;
 
   void AddCommitListener(CommitListener fn);

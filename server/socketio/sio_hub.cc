@@ -165,11 +165,12 @@ void SioHub::Flush() {
 }
 
 void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to, size_t max_packets,
-                    ReplayDone done) {
-  workers_.Post([this, nsp, room, from, to, max_packets, done = std::move(done)] {
+                    size_t max_bytes, ReplayDone done) {
+  workers_.Post([this, nsp, room, from, to, max_packets, max_bytes, done = std::move(done)] {
     constexpr uint64_t kPage = 512;
     const MapLookup lookup = Lookup();
     std::vector<std::string> packets;
+    size_t bytes = 0;
     for (uint64_t next = std::max<uint64_t>(from, 1); next <= to;) {
       auto events = store_.ReadEvents(next, kPage);
       if (!events.ok()) return done(events.status());
@@ -178,7 +179,10 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
         if (event.seq > to) break;
         for (auto& mapped : MapEvent(event, lookup)) {
           if (mapped.nsp != nsp || (nsp == Nsp::kGraph && mapped.room != room)) continue;
-          if (packets.size() >= max_packets) return done(Status::Unavailable("too many events to replay"));
+          bytes += mapped.packet.size();
+          if (packets.size() >= max_packets || bytes > max_bytes) {
+            return done(Status::Unavailable("too many events to replay"));
+          }
           packets.push_back(std::move(mapped.packet));
         }
       }

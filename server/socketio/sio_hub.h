@@ -86,10 +86,11 @@ class SioHub {
   void ForgetOwnSet(const std::string& command_id);
 
   // On the worker pool: the packets for `nsp`/`room` of the events
-  // [from, to], at most `max_packets` (more: `done` gets kUnavailable).
+  // [from, to], at most `max_packets` and `max_bytes` of them (more: `done`
+  // gets kUnavailable).
   using ReplayDone = std::function<void(StatusOr<std::vector<std::string>> packets)>;
   void Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to, size_t max_packets,
-              ReplayDone done);
+              size_t max_bytes, ReplayDone done);
 
   store::Store& store() { return store_; }
   Workers& workers() { return workers_; }

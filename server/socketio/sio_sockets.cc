@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::string_view kRejected = "Connection rejected by server";
 constexpr size_t kMaxReplayPackets = 100000;
+constexpr size_t kMaxReplayBytes = size_t{64} << 20;
 // Replay packets (and bytes) queued in the session at a time: a replay may
 // be far more than a session may queue (SessionLimits), so it goes out as
 // it is taken.
@@ -164,7 +165,7 @@ void SioSockets::Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t publ
   if (!from_seq || *from_seq > published) return;
   Socket& socket = *sockets_[static_cast<int>(nsp)];
   socket.replaying = true;
-  hub_.Replay(nsp, socket.room, *from_seq, published, kMaxReplayPackets,
+  hub_.Replay(nsp, socket.room, *from_seq, published, kMaxReplayPackets, kMaxReplayBytes,
               [this, sink = host_.sink(), nsp, sid = socket.sid,
                published](StatusOr<std::vector<std::string>> packets) mutable {
                 host_.PostToStrand([this, sink, nsp, sid, published, packets = std::move(packets)]() mutable {

@@ -549,6 +549,54 @@ class LongListingTest(ServerTestCase):
         self.assertEqual(self.ctxd.get("/v1/sessions/no-such/graph").status_code, 404)
 
 
+class LargeEventsTest(ServerTestCase):
+    """Pages of large events end by bytes, not only by `limit`
+    (Store::kReadBytes, 4 MiB a read; 8 MiB of events a /v1/events page;
+    16 MiB of history on /ctx/history): a request cannot make the server
+    hold `limit` times 2 MiB."""
+
+    CTXD_ARGS = ("--durability", "async")
+    COUNT = 24
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with requests.Session() as s:
+            for i in range(cls.COUNT):  # ~1 MiB values: each event carries its value and the old one
+                r = s.put(cls.ctxd.url + "/v1/context/big", json={"value": "%02d" % i + "x" * 1000000}, timeout=30)
+                assert r.status_code == 200, r.text
+
+    def pages(self, first):
+        """Every page from `first` on, following `next`."""
+        pages, url = [], first
+        while True:
+            answer = self.ctxd.get(url, timeout=60)
+            self.assertEqual(answer.status_code, 200, answer.text[:200])
+            self.assertLess(len(answer.content), 12 << 20)
+            pages.append(answer.json())
+            if pages[-1]["next"] is None:
+                return pages
+            url = first.split("?")[0] + "?limit=10000&from=%d" % pages[-1]["next"]
+
+    def test_events_and_history_come_in_pages_that_add_up(self):
+        pages = self.pages("/v1/events?limit=10000&from=1")
+        self.assertGreater(len(pages), 2)
+        seqs = [event["seq"] for page in pages for event in page["events"]]
+        self.assertEqual(seqs, list(range(1, self.COUNT + 1)))
+        pages = self.pages("/v1/context/big/history?limit=10000")
+        self.assertGreater(len(pages), 2)
+        values = [entry["value"][:2] for page in pages for entry in page["entries"]]
+        self.assertEqual(values, ["%02d" % i for i in range(self.COUNT)])
+
+    def test_the_old_history_keeps_the_newest_changes_that_fit(self):
+        history = self.ctxd.get("/ctx/history?key=big", timeout=60).json()
+        self.assertEqual(history["status"], "success")
+        kept = [entry["after"][:2] for entry in history["history"]]
+        self.assertLess(len(kept), self.COUNT)
+        self.assertGreater(len(kept), 3)
+        self.assertEqual(kept, ["%02d" % i for i in range(self.COUNT - len(kept), self.COUNT)])
+
+
 class LongGapChangesTest(ServerTestCase):
     CTXD_ARGS = ("--durability", "async")  # 10,000 writes, one at a time
 
