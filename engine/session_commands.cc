@@ -157,7 +157,14 @@ Status Executor::operator()(const SaveSession& c) {
   draft_.type = EventType::kSave;
   draft_.label = c.name;
   draft_.append_unchanged = true;
-  return ValidateName("save name", c.name);
+  CTXD_RETURN_IF_ERROR(ValidateName("save name", c.name));
+  // A restore by seq is labelled "seq:N" (its project_id on Socket.IO, and
+  // what a retried request is matched by): a save may not look like one.
+  if (c.name.starts_with("seq:")) {
+    return Status::InvalidArgument("save name '" + c.name +
+                                   "': names starting with 'seq:' name restores by seq");
+  }
+  return Status::Ok();
 }
 
 }  // namespace ctxd::engine

@@ -326,6 +326,15 @@ TEST_F(GraphTest, SavingSameNameAgainOverwrites) {
 
 TEST_F(GraphTest, SaveNeedsValidName) { Fail(SaveSession{""}, StatusCode::kInvalidArgument); }
 
+TEST_F(GraphTest, SaveNamesThatLookLikeARestoreBySeqAreRefused) {
+  // A restore by seq N is labelled "seq:N": a save of that name would make
+  // the label, and a retried request, ambiguous.
+  EXPECT_THAT(Fail(SaveSession{"seq:1"}, StatusCode::kInvalidArgument), HasSubstr("restores by seq"));
+  Fail(SaveSession{"seq:"}, StatusCode::kInvalidArgument);
+  Do(SaveSession{"seq"});
+  Do(SaveSession{"my seq:1"});
+}
+
 class RestoreTest : public GraphTest {
  protected:
   // a -> b -> c, a -> c, d; props on a and b.
