@@ -1,6 +1,9 @@
 #include "server/socketio/event_map.h"
 
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "engine/event_json.h"
@@ -101,7 +104,27 @@ class Mapper {
   }
 
   void MapChanges() {
+    IndexNodes();
     for (const auto& change : event_.changes) std::visit([this](const auto& c) { Map(c); }, change);
+  }
+
+  // Which nodes the event adds (with the first edge to each) and removes:
+  // looked up once per change, so one pass builds them (a delete_node of a
+  // hub with 60,000 children had scanned every change for each edge).
+  void IndexNodes() {
+    for (const auto& change : event_.changes) {
+      if (const auto* add = std::get_if<engine::NodeAdd>(&change)) {
+        added_.try_emplace(add->node, nullptr);
+      } else if (const auto* remove = std::get_if<engine::NodeRemove>(&change)) {
+        removed_.insert(remove->node);
+      }
+    }
+    for (const auto& change : event_.changes) {
+      const auto* edge = std::get_if<engine::EdgeAdd>(&change);
+      if (edge == nullptr) continue;
+      auto added = added_.find(edge->child);
+      if (added != added_.end() && added->second == nullptr) added->second = edge;
+    }
   }
 
   void Map(const engine::CtxPut& put) {
@@ -123,7 +146,7 @@ class Mapper {
   void Map(const engine::NodeAdd& add) {
     Payload payload;
     payload.Str("node_id", add.node).Str("name", add.name).Str("blueprint_type_id", add.type);
-    const engine::EdgeAdd* parent = EdgeTo<engine::EdgeAdd>(add.node);
+    const engine::EdgeAdd* parent = added_.at(add.node);  // the node's first parent, if any
     if (parent != nullptr) {
       payload.Str("parent_id", parent->parent);
     } else {
@@ -135,12 +158,12 @@ class Mapper {
     Graph("graph:node-deleted", Payload().Str("node_id", remove.node));
   }
   void Map(const engine::EdgeAdd& edge) {
-    if (Adds(edge.child)) return;  // in the child's node-created
+    if (added_.contains(edge.child)) return;  // in the child's node-created
     Graph("graph:node-linked", Payload().Str("parent_id", edge.parent).Str("child_id", edge.child));
   }
   // The edges of a deleted node go with its node-deleted.
   void Map(const engine::EdgeRemove& edge) {
-    if (Removes(edge.child) || Removes(edge.parent)) return;
+    if (removed_.contains(edge.child) || removed_.contains(edge.parent)) return;
     Graph("graph:node-unlinked", Payload().Str("parent_id", edge.parent).Str("child_id", edge.child));
   }
   void Map(const engine::PropPut& put) {
@@ -154,29 +177,6 @@ class Mapper {
     Graph("graph:property-deleted", Payload().Str("node_id", del.node).Str("property_id", del.name));
   }
 
-  template <typename Edge>
-  const Edge* EdgeTo(const std::string& child) const {
-    for (const auto& change : event_.changes) {
-      const auto* edge = std::get_if<Edge>(&change);
-      if (edge != nullptr && edge->child == child) return edge;
-    }
-    return nullptr;
-  }
-  bool Adds(const std::string& node) const {
-    for (const auto& change : event_.changes) {
-      const auto* add = std::get_if<engine::NodeAdd>(&change);
-      if (add != nullptr && add->node == node) return true;
-    }
-    return false;
-  }
-  bool Removes(const std::string& node) const {
-    for (const auto& change : event_.changes) {
-      const auto* remove = std::get_if<engine::NodeRemove>(&change);
-      if (remove != nullptr && remove->node == node) return true;
-    }
-    return false;
-  }
-
   void Root(std::string_view name, Payload payload) {
     out_.push_back({Nsp::kRoot, std::string(), EventMessage(kRootNamespace, name, payload.Done())});
   }
@@ -188,6 +188,8 @@ class Mapper {
   const engine::Event& event_;
   const MapLookup& lookup_;
   std::vector<MappedEvent> out_;
+  std::unordered_map<std::string_view, const engine::EdgeAdd*> added_;  // node -> its first edge.add
+  std::unordered_set<std::string_view> removed_;
 };
 
 }  // namespace
