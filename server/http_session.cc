@@ -43,6 +43,10 @@ std::string_view PathOf(std::string_view target) { return target.substr(0, targe
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::chrono::seconds kLingerTime{2};
+// Answers owed to one connection before held-back requests wait (OwedBytes).
+constexpr size_t kMaxOwedBytes = size_t{4} << 20;
+// The most one write call is given, so that a slow reader's progress is seen.
+constexpr size_t kWritePiece = size_t{1} << 20;
 
 }  // namespace
 
@@ -288,6 +292,7 @@ std::optional<HttpResponse> HttpSession::CheckAccess(const http::request<http::s
 }
 
 bool HttpSession::CanDispatch(size_t index) const {
+  if (OwedBytes() >= kMaxOwedBytes) return false;  // DispatchDeferred again once written
   const bool write = queue_[index].write;
   for (size_t i = 0; i < index; ++i) {
     const Slot& earlier = queue_[i];
@@ -295,6 +300,18 @@ bool HttpSession::CanDispatch(size_t index) const {
     if (earlier.deferred || !write || !earlier.write) return false;
   }
   return true;
+}
+
+// Answers ready or being written. Past kMaxOwedBytes no further request of
+// the connection is started (CanDispatch), so a client that pipelines large
+// reads and does not take the answers holds about one of them, not
+// max_pipeline (16 listings of 18 MB had held 288 MB per connection).
+size_t HttpSession::OwedBytes() const {
+  size_t bytes = out_.size();
+  for (const Slot& slot : queue_) {
+    if (slot.ready) bytes += slot.response.body.size();
+  }
+  return bytes;
 }
 
 void HttpSession::DispatchDeferred() {
@@ -390,10 +407,20 @@ void HttpSession::MaybeWrite() {
   }
   writing_ = true;
   if (!reading_) SetDeadline(shared_.limits.request_timeout);
-  net::async_write(stream_, net::buffer(out_),
-                   [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
-                     self->OnWrite(ec, close_after);
-                   });
+  // The timeout applies to a write that makes no progress: each piece the
+  // client takes moves the deadline, so a large download to a slow but
+  // steady reader is not cut at request_timeout.
+  net::async_write(
+      stream_, net::buffer(out_),
+      [this, written = size_t{0}](beast::error_code ec, size_t transferred) mutable -> size_t {
+        if (ec) return 0;
+        if (transferred != written) SetDeadline(shared_.limits.request_timeout);
+        written = transferred;
+        return kWritePiece;
+      },
+      [self = shared_from_this(), close_after](beast::error_code ec, size_t) {
+        self->OnWrite(ec, close_after);
+      });
 }
 
 void HttpSession::OnWrite(beast::error_code ec, bool close_after) {
@@ -417,6 +444,7 @@ void HttpSession::OnWrite(beast::error_code ec, bool close_after) {
     return Linger();
   }
   if (!reading_) DoRead();
+  DispatchDeferred();
   MaybeWrite();
 }
 

@@ -106,6 +106,7 @@ class HttpSession : public ResponseSink, public Closable, public std::enable_sha
   // not make it.
   std::optional<HttpResponse> CheckAccess(const http::request<http::string_body>& message) const;
   bool CanDispatch(size_t index) const;
+  size_t OwedBytes() const;
   void DispatchDeferred();
   void Route(uint64_t id, HttpRequest request);
   void Reject(HttpResponse response);

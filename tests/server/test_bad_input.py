@@ -322,6 +322,62 @@ class TimeoutTest(unittest.TestCase):
             self.assertEqual(ctxd.get("/v1/context/slow").status_code, 404)
 
 
+class LargeAnswerTest(unittest.TestCase):
+    """An answer to a client that takes it slowly but steadily is written
+    whole; a client that pipelines large reads and takes nothing holds one
+    answer's memory, not one per request."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctxd = Ctxd(args=["--request-timeout", "2", "--durability", "async"]).start()
+        for batch in range(6):  # a listing of about 6 MB
+            body = {"set": {"big/%d/%d" % (batch, i): "x" * 10000 for i in range(100)}}
+            assert cls.ctxd.post("/v1/context", json=body).status_code == 200
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ctxd.cleanup()
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.ctxd.proc.pid) as status:
+            return int(next(line for line in status if line.startswith("VmRSS")).split()[1])
+
+    def test_a_slow_steady_reader_gets_the_whole_answer_past_the_request_timeout(self):
+        with socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.sendall(b"GET /v1/context HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            received, start = b"", time.monotonic()
+            while True:  # about 1.5 MB/s: 4 s for the answer, twice the timeout
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+                time.sleep(len(chunk) / 1.5e6)
+        head, _, body = received.partition(b"\r\n\r\n")
+        self.assertGreater(time.monotonic() - start, 2.5)
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        self.assertGreater(length, 5000000)
+        self.assertEqual(len(body), length)
+
+    def test_pipelined_large_reads_that_are_not_taken_hold_about_one_answer(self):
+        before = self.rss_kib()
+        held = []
+        try:
+            for _ in range(4):
+                s = socket.create_connection((self.ctxd.host, self.ctxd.port))
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.sendall(b"GET /v1/context HTTP/1.1\r\nHost: localhost\r\n\r\n" * 16)
+                held.append(s)
+            time.sleep(0.5)  # well within the timeout: all four are still held
+            grown_mib = (self.rss_kib() - before) / 1024
+        finally:
+            for s in held:
+                s.close()
+        # 64 answers of 6 MB would be 384 MB; one per connection, about 50.
+        self.assertLess(grown_mib, 120)
+        self.assertEqual(self.ctxd.get("/healthz").status_code, 200)
+
+
 class ConnectionLimitTest(unittest.TestCase):
     def test_connections_beyond_the_limit_get_503(self):
         with Ctxd(args=["--max-connections", "4"]) as ctxd:
