@@ -10,6 +10,9 @@
 namespace ctxd::server {
 namespace {
 
+// TLS handshakes beyond --max-connections, to answer 503 over TLS.
+constexpr size_t kRefusalHandshakes = 16;
+
 const std::string& BusyResponse() {
   static const std::string response = [] {
     const std::string body =
@@ -77,6 +80,16 @@ void Listener::OnAccept(beast::error_code ec, Socket socket) {
     return;
   }
   if (tls_ != nullptr) {
+    // Handshakes count as connections: 300 stalled ones had been held past
+    // the limit, with a file descriptor each. A 503 can only go out after
+    // a handshake, so kRefusalHandshakes more may run to carry it (Serve);
+    // past those a connection is closed at once.
+    const size_t open = static_cast<size_t>(shared_.metrics.connections()) + tls_->handshakes();
+    if (open >= shared_.limits.max_connections + kRefusalHandshakes) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      return DoAccept();
+    }
     // The relay may outlive the listener; `shared` outlives the io_context.
     net::io_context& ioc = socket.get_executor().context();
     tls_->Start(std::move(socket), ioc, shared_.limits.request_timeout,

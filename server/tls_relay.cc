@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
@@ -21,6 +22,7 @@ namespace ctxd::server {
 
 struct TlsTerminator::Context {
   net::ssl::context ssl{net::ssl::context::tls_server};
+  std::atomic<size_t> handshakes{0};  // relays between Start and OnHandshake
 };
 
 namespace {
@@ -92,9 +94,10 @@ Status ConnectSocketPair(Socket& session, PairEnd& relay) {
 // socketpair (the session closes its own end when it sees them go).
 class Relay : public std::enable_shared_from_this<Relay> {
  public:
-  Relay(Socket client, net::ssl::context& ssl, net::io_context& ioc, Clock::duration timeout,
-        TlsTerminator::Serve serve)
+  Relay(Socket client, net::ssl::context& ssl, std::atomic<size_t>& handshakes, net::io_context& ioc,
+        Clock::duration timeout, TlsTerminator::Serve serve)
       : tls_(std::move(client), ssl),
+        handshakes_(handshakes),
         relay_end_(tls_.get_executor()),
         watchdog_(tls_.get_executor()),
         ioc_(ioc),
@@ -116,6 +119,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
 
  private:
   void OnHandshake(beast::error_code ec) {
+    handshakes_.fetch_sub(1);
     awaiting_client_ = false;
     if (closed_) return;
     if (ec) {
@@ -217,6 +221,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   }
 
   net::ssl::stream<Socket> tls_;
+  std::atomic<size_t>& handshakes_;
   PairEnd relay_end_;
   net::steady_timer watchdog_;
   net::io_context& ioc_;
@@ -230,6 +235,8 @@ class Relay : public std::enable_shared_from_this<Relay> {
 };
 
 }  // namespace
+
+size_t TlsTerminator::handshakes() const { return context_->handshakes.load(); }
 
 TlsTerminator::TlsTerminator(std::unique_ptr<Context> context) : context_(std::move(context)) {}
 TlsTerminator::~TlsTerminator() = default;
@@ -248,7 +255,10 @@ StatusOr<std::unique_ptr<TlsTerminator>> TlsTerminator::Create(const std::string
 
 void TlsTerminator::Start(Socket client, net::io_context& ioc, std::chrono::steady_clock::duration timeout,
                           Serve serve) const {
-  std::make_shared<Relay>(std::move(client), context_->ssl, ioc, timeout, std::move(serve))->Start();
+  context_->handshakes.fetch_add(1);
+  std::make_shared<Relay>(std::move(client), context_->ssl, context_->handshakes, ioc, timeout,
+                          std::move(serve))
+      ->Start();
 }
 
 }  // namespace ctxd::server

@@ -52,6 +52,9 @@ class TlsTerminator {
   // strand of `ioc`. A failed or late (`timeout`) handshake closes `client`.
   void Start(Socket client, net::io_context& ioc, std::chrono::steady_clock::duration timeout,
              Serve serve) const;
+  // Connections in their handshake: not served yet, but open (the
+  // listener counts them against --max-connections).
+  size_t handshakes() const;
 
  private:
   struct Context;

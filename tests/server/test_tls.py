@@ -301,6 +301,39 @@ class TlsOwnServerTest(unittest.TestCase):
             finally:
                 held.close()
 
+    def test_handshakes_count_against_max_connections(self):
+        # Stalled handshakes hold a descriptor each: past the limit (and the
+        # 16 more that may carry a 503 over TLS) they are closed at once,
+        # not after --request-timeout.
+        with Ctxd(args=tls_args(self.cert, self.key) + ["--max-connections", "4"]) as ctxd:
+            stalled = [socket.create_connection((ctxd.host, ctxd.port), timeout=WAIT) for _ in range(30)]
+            try:
+                start = time.monotonic()
+                closed = 0
+                for sock in stalled[20:]:
+                    sock.settimeout(2)
+                    try:
+                        closed += sock.recv(1) == b""
+                    except socket.timeout:
+                        pass
+                    except ConnectionResetError:
+                        closed += 1
+                self.assertEqual(closed, 10)
+                self.assertLess(time.monotonic() - start, 5)
+            finally:
+                for sock in stalled:
+                    sock.close()
+            deadline = time.monotonic() + 10
+            while True:  # the server forgets the stalled ones as they close
+                try:
+                    with https_session(self.cert) as session:
+                        if session.get(ctxd.url + "/healthz", timeout=WAIT).status_code == 200:
+                            break
+                except requests.RequestException:
+                    pass
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.1)
+
     def test_sigterm_with_open_tls_streams_exits_0(self):
         data = tempfile.mkdtemp(prefix="ctxd-tls-data-", dir=self.dir)
         proc = subprocess.Popen([binary(), "--data", data, "--listen", "127.0.0.1:0"] +
