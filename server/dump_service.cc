@@ -1,5 +1,6 @@
 #include "server/dump_service.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
 #include <chrono>
@@ -68,6 +69,10 @@ StatusOr<DumpRecord> DumpService::Create(const DumpSpec& spec) {
   auto record = Write(spec, *name, now);
   Release(*name);
   if (record.ok()) Publish(*record);
+  // The client's mistakes are its answer's business; the disk's are the operator's.
+  if (record.status().code() == StatusCode::kUnavailable) {
+    spdlog::warn("dump {} failed: {}", *name, record.status().message());
+  }
   return record;
 }
 

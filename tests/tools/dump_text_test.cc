@@ -2,10 +2,13 @@
 // plain text of string values, JSON string escaping and CSV fields.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tools/dump/csv_field.h"
 #include "tools/dump/dump_format.h"
+#include "tools/dump/dump_sink.h"
 #include "tools/dump/json_text.h"
 
 namespace ctxd::dump {
@@ -73,6 +76,16 @@ TEST(DumpFormatTest, NamesAndExtensions) {
   EXPECT_EQ(DumpFormatName(DumpFormat::kCsv), "csv");
   EXPECT_EQ(DumpExtension(DumpFormat::kPretty), "txt");
   EXPECT_EQ(DumpExtension(DumpFormat::kJson), "json");
+}
+
+TEST(DumpSinkTest, AFailedWriteSaysWhy) {
+  std::ofstream full("/dev/full", std::ios::binary);  // every write: ENOSPC
+  ASSERT_TRUE(full.is_open());
+  DumpSink sink(full);
+  sink.Append(std::string(100000, 'x'));
+  const Status status = sink.Finish();
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "writing the dump failed: No space left on device");
 }
 
 }  // namespace

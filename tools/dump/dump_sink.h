@@ -34,6 +34,7 @@ class DumpSink {
   std::ostream& out_;
   std::string buffer_;
   uint64_t written_ = 0;
+  int error_ = 0;  // errno when the stream first failed (ENOSPC, EIO, ...)
 };
 
 }  // namespace ctxd::dump
