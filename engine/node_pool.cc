@@ -1,5 +1,6 @@
 #include "engine/node_pool.h"
 
+#include <sanitizer/asan_interface.h>  // no-op macros unless built with AddressSanitizer
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@ size_t SlotBytes(size_t bytes) { return RoundUp(std::max(bytes, sizeof(void*)), 
 
 NodePool::~NodePool() {
   for (const Chunk& chunk : chunks_) {
+    ASAN_UNPOISON_MEMORY_REGION(chunk.data, chunk.bytes);
     if (chunk.aligned) {
       std::free(chunk.data);
     } else {
@@ -36,18 +38,23 @@ void* NodePool::Allocate(size_t bytes) {
   if (slot != node_bytes_) return nullptr;
   if (free_ != nullptr) {
     FreeNode* node = free_;
+    ASAN_UNPOISON_MEMORY_REGION(node, node_bytes_);
     free_ = node->next;
     return node;
   }
   if (next_ == end_) AddChunk();
   void* node = next_;
   next_ += node_bytes_;
+  ASAN_UNPOISON_MEMORY_REGION(node, node_bytes_);
   return node;
 }
 
 bool NodePool::Deallocate(void* p, size_t bytes) {
   if (node_bytes_ == 0 || SlotBytes(bytes) != node_bytes_) return false;
   free_ = new (p) FreeNode{free_};
+  // Under AddressSanitizer a node on the free list, link included, is
+  // poisoned like freed memory: a use after erase is reported.
+  ASAN_POISON_MEMORY_REGION(p, node_bytes_);
   return true;
 }
 
@@ -67,6 +74,7 @@ void NodePool::AddChunk() {
   } else {
     chunk.data = static_cast<char*>(::operator new(chunk.bytes));
   }
+  ASAN_POISON_MEMORY_REGION(chunk.data, chunk.bytes);  // until handed out
   chunks_.push_back(chunk);
   next_ = chunk.data;
   end_ = chunk.data + chunk.bytes / node_bytes_ * node_bytes_;

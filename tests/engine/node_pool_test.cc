@@ -52,5 +52,17 @@ TEST(NodePoolTest, MovedAndSwappedMapsTakeTheirNodesAlong) {
   EXPECT_EQ(b, c);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// Only in a -DCTXD_SANITIZE=ON build: a node back on the free list is
+// poisoned, so a use after erase is reported like one after free.
+TEST(NodePoolDeathTest, AFreedNodeIsPoisonedUnderAddressSanitizer) {
+  NodePool pool;
+  auto* node = static_cast<char*>(pool.Allocate(48));
+  node[40] = 1;  // handed out: usable
+  ASSERT_TRUE(pool.Deallocate(node, 48));
+  EXPECT_DEATH(static_cast<volatile char*>(node)[40] = 2, "use-after-poison");
+}
+#endif
+
 }  // namespace
 }  // namespace ctxd::engine
