@@ -29,6 +29,17 @@ def head(ctxd):
     return ctxd.get("/v1/events?limit=1").json()["head"]
 
 
+def forbidden_message(test, answer):
+    """The message of a 403 FORBIDDEN, in its route's error form (the old
+    /ctx routes have their own)."""
+    test.assertEqual(answer.status_code, 403, (answer.request.method, answer.request.url, answer.text))
+    if answer.request.path_url.startswith("/ctx"):
+        test.assertEqual(answer.json()["status"], "error")
+        return answer.json()["error"]
+    test.assertEqual(answer.json()["error"]["code"], "FORBIDDEN")
+    return answer.json()["error"]["message"]
+
+
 class OwnOriginOnlyTest(unittest.TestCase):
     """The default: no --cors-origin."""
 
@@ -61,13 +72,7 @@ class OwnOriginOnlyTest(unittest.TestCase):
             self.ctxd.get("/socket.io/?EIO=4&transport=polling", headers=origin),
         ]
         for answer in answers:
-            self.assertEqual(answer.status_code, 403, (answer.request.method, answer.request.url, answer.text))
-            message = answer.json()["error"]
-            if answer.request.url.endswith("/ctx"):  # the old routes' error form
-                self.assertEqual(answer.json()["status"], "error")
-            else:
-                self.assertEqual(message["code"], "FORBIDDEN")
-                message = message["message"]
+            message = forbidden_message(self, answer)
             self.assertIn(EVIL, message)
             self.assertIn("--cors-origin", message)
             self.assertNotIn("Access-Control-Allow-Origin", answer.headers)
@@ -242,13 +247,7 @@ class HostNamesTest(unittest.TestCase):
             self.ctxd.get("/socket.io/?EIO=4&transport=polling", headers=rebound),
         ]
         for answer in answers:
-            self.assertEqual(answer.status_code, 403, (answer.request.method, answer.request.url, answer.text))
-            message = answer.json()["error"]
-            if answer.request.path_url.startswith("/ctx"):  # the old routes' error form
-                self.assertEqual(answer.json()["status"], "error")
-            else:
-                self.assertEqual(message["code"], "FORBIDDEN")
-                message = message["message"]
+            message = forbidden_message(self, answer)
             self.assertIn("evil.example", message)
             self.assertIn("--allowed-host", message)
         with self.assertRaises(websocket.WebSocketBadStatusException) as refused:
