@@ -43,7 +43,7 @@ std::string_view PathOf(std::string_view target) { return target.substr(0, targe
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::chrono::seconds kLingerTime{2};
-// Answers owed to one connection before held-back requests wait (OwedBytes).
+// Answers owed to one connection before its further requests wait (OwedBytes).
 constexpr size_t kMaxOwedBytes = size_t{4} << 20;
 // The most one write call is given, so that a slow reader's progress is seen.
 constexpr size_t kWritePiece = size_t{1} << 20;
