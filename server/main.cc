@@ -205,6 +205,12 @@ int main(int argc, char** argv) {
     std::cerr << "ctxd: --listen must be HOST:PORT (got '" << flags.listen << "')\n";
     return 2;
   }
+  auto listen_host = ctxd::server::ResolveListenHost(options.host);
+  if (!listen_host.ok()) {
+    std::cerr << "ctxd: --listen: " << listen_host.status().message() << "\n";
+    return 2;
+  }
+  options.host = std::move(*listen_host);
   auto hosts = ctxd::server::HostPolicy::Create(flags.allowed_hosts, options.host);
   if (!hosts.ok()) {
     std::cerr << "ctxd: --allowed-host: " << hosts.status().message() << "\n";

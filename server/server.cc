@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -100,6 +102,27 @@ Server::Server(store::Store& store, ServerOptions options)
 }
 
 Server::~Server() = default;
+
+StatusOr<std::string> ResolveListenHost(const std::string& host) {
+  beast::error_code ec;
+  if (net::ip::make_address(host, ec); !ec) return host;
+  for (const int family : {AF_INET, AF_UNSPEC}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* address =
+        found->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
+    const bool converted = ::inet_ntop(found->ai_family, address, text, sizeof(text)) != nullptr;
+    ::freeaddrinfo(found);
+    if (converted) return std::string(text);
+  }
+  return Status::InvalidArgument("'" + host + "' is neither an IP address nor a name of one");
+}
 
 Status Server::Listen() {
   beast::error_code ec;

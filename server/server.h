@@ -55,6 +55,12 @@ struct ServerOptions {
   const TlsTerminator* tls = nullptr;
 };
 
+// The numeric address --listen's host names: the host itself when it is an
+// IP address, else the first address the resolver gives, IPv4 first
+// ("localhost" -> 127.0.0.1, as the old servers took CONTEXT_SERVER_HOST).
+// kInvalidArgument when it names none ("999.1.1.1").
+StatusOr<std::string> ResolveListenHost(const std::string& host);
+
 class Server {
  public:
   Server(store::Store& store, ServerOptions options);

@@ -90,6 +90,23 @@ class CliTest(unittest.TestCase):
             self.assertEqual(out.returncode, 1)
             self.assertIn("cannot listen", out.stderr)
 
+    def test_a_listen_host_may_be_a_name_and_one_that_names_nothing_is_a_usage_error(self):
+        # The old servers took CONTEXT_SERVER_HOST=localhost.
+        proc = subprocess.Popen([binary(), "--data", self.dir, "--listen", "localhost:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            self.assertRegex(BANNER.search(proc.stdout.readline()).group(1), r"^http://127\.0\.0\.1:\d+$")
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
+        fresh = os.path.join(self.dir, "fresh")
+        # Not a valid host name: the resolver refuses it without asking DNS.
+        out = subprocess.run([binary(), "--data", fresh, "--listen", "bad name:8080"], capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--listen: 'bad name' is neither an IP address nor a name of one", out.stderr)
+        self.assertFalse(os.path.exists(fresh))  # refused before the store was made
+
     def test_environment_sets_the_default_address_and_debug(self):
         port = free_port()
         env = dict(os.environ, CONTEXT_SERVER_HOST="127.0.0.1", CONTEXT_SERVER_PORT=str(port), DEBUG="1")
