@@ -24,10 +24,15 @@ void AppendNode(std::string* out, const std::string& id, const engine::Node& nod
 // (command:failed) before the answer goes on to the client.
 class RefusalReporter : public ResponseSink {
  public:
-  RefusalReporter(ServerContext& ctx, Responder respond, std::string session, std::string body)
-      : ctx_(ctx), respond_(std::move(respond)), session_(std::move(session)), body_(std::move(body)) {}
+  RefusalReporter(ServerContext& ctx, Responder respond, std::string session, std::string_view command_type,
+                  std::string body)
+      : ctx_(ctx),
+        respond_(std::move(respond)),
+        session_(std::move(session)),
+        command_type_(command_type),
+        body_(std::move(body)) {}
   void Deliver(uint64_t, HttpResponse response) override {
-    if (response.status >= 400) ctx_.command_refused(session_, body_, response.body);
+    if (response.status >= 400) ctx_.command_refused(session_, command_type_, body_, response.body);
     respond_(std::move(response));
   }
 
@@ -35,13 +40,17 @@ class RefusalReporter : public ResponseSink {
   ServerContext& ctx_;
   const Responder respond_;
   const std::string session_;
+  const std::string command_type_;
   const std::string body_;
 };
 
+// `command_type`: the route's command (undo, redo, save, restore); empty
+// for the command routes, whose body names it.
 Responder ReportRefusals(ServerContext& ctx, const HttpRequest& request, std::string_view session,
-                         const Responder& respond) {
+                         const Responder& respond, std::string_view command_type = {}) {
   if (!ctx.command_refused) return respond;
-  return Responder(std::make_shared<RefusalReporter>(ctx, respond, std::string(session), request.body), 0);
+  return Responder(
+      std::make_shared<RefusalReporter>(ctx, respond, std::string(session), command_type, request.body), 0);
 }
 
 HttpResponse SessionNotFound(const std::string& session) {
@@ -91,7 +100,9 @@ bool ParseCommandRequest(const HttpRequest& request, const std::string& session,
   return true;
 }
 
-void UndoOrRedo(ServerContext& ctx, HttpRequest& request, const Responder& respond, bool undo) {
+void UndoOrRedo(ServerContext& ctx, HttpRequest& request, const Responder& respond_directly, bool undo) {
+  const Responder respond =
+      ReportRefusals(ctx, request, SessionParam(request), respond_directly, undo ? "undo" : "redo");
   auto body = OptionalBody(request);
   if (!body.ok()) return respond(ErrorResponse(body.status()));
   engine::Command command;
@@ -207,7 +218,8 @@ void PostRedo(ServerContext& ctx, HttpRequest& request, const Responder& respond
   UndoOrRedo(ctx, request, respond, false);
 }
 
-void PostSave(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
+void PostSave(ServerContext& ctx, HttpRequest& request, const Responder& respond_directly) {
+  const Responder respond = ReportRefusals(ctx, request, SessionParam(request), respond_directly, "save");
   auto body = ParseJsonObject(request.body);
   if (!body.ok()) return respond(ErrorResponse(body.status()));
   engine::SaveSession save;
@@ -244,7 +256,8 @@ void ListSaves(ServerContext& ctx, HttpRequest& request, const Responder& respon
   });
 }
 
-void PostRestore(ServerContext& ctx, HttpRequest& request, const Responder& respond) {
+void PostRestore(ServerContext& ctx, HttpRequest& request, const Responder& respond_directly) {
+  const Responder respond = ReportRefusals(ctx, request, SessionParam(request), respond_directly, "restore");
   auto body = ParseJsonObject(request.body);
   if (!body.ok()) return respond(ErrorResponse(body.status()));
   engine::Command fields;

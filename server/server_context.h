@@ -55,8 +55,11 @@ class ServerContext {
   // code. Constant once the server runs.
   std::function<void(HttpRequest& request, const Responder& respond)> socketio_polling;
   // A REST graph command of `session` was refused (command:failed); set by
-  // the Socket.IO code. Constant once the server runs.
-  std::function<void(const std::string& session, const std::string& request_body, const std::string& error_body)>
+  // the Socket.IO code. `command_type` names the route's command (undo,
+  // redo, save, restore), or is empty when the body's `command` does.
+  // Constant once the server runs.
+  std::function<void(const std::string& session, std::string_view command_type,
+                     const std::string& request_body, const std::string& error_body)>
       command_refused;
   // --auth-file: the tokens, or null when the server is open. The HTTP
   // session checks every request; the stream code checks the writes a

@@ -37,9 +37,9 @@ SocketIo::SocketIo(ServerContext& context, ConnectionRegistry& registry, net::io
   context.socketio_polling = [this](HttpRequest& request, const Responder& respond) {
     server_.HandlePolling(request, respond);
   };
-  context.command_refused = [this](const std::string& session, const std::string& request_body,
-                                   const std::string& error_body) {
-    OnCommandRefused(session, request_body, error_body);
+  context.command_refused = [this](const std::string& session, std::string_view command_type,
+                                   const std::string& request_body, const std::string& error_body) {
+    OnCommandRefused(session, command_type, request_body, error_body);
   };
   context.dumps.AddListener([this](const DumpRecord& record) {
     hub_.Broadcast(Nsp::kRoot, std::string(),
@@ -54,8 +54,8 @@ SocketIo::SocketIo(ServerContext& context, ConnectionRegistry& registry, net::io
              });
 }
 
-void SocketIo::OnCommandRefused(const std::string& session, const std::string& request_body,
-                                const std::string& error_body) {
+void SocketIo::OnCommandRefused(const std::string& session, std::string_view command_type,
+                                const std::string& request_body, const std::string& error_body) {
   auto request = ParseJson(request_body);
   auto error = ParseJson(error_body);
   std::string message = error_body;
@@ -68,7 +68,9 @@ void SocketIo::OnCommandRefused(const std::string& session, const std::string& r
   hub_.Broadcast(Nsp::kGraph, session,
                  EventMessage(kGraphNamespace, "command:failed",
                               CommandFailedPayload(StringField(body, "command_id"),
-                                                   StringField(body, "command"), message, NowTimestamp())));
+                                                   command_type.empty() ? StringField(body, "command")
+                                                                        : std::string(command_type),
+                                                   message, NowTimestamp())));
 }
 
 }  // namespace ctxd::server::socketio

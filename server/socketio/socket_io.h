@@ -27,8 +27,8 @@ class SocketIo {
   SocketIo& operator=(const SocketIo&) = delete;
 
  private:
-  void OnCommandRefused(const std::string& session, const std::string& request_body,
-                        const std::string& error_body);
+  void OnCommandRefused(const std::string& session, std::string_view command_type,
+                        const std::string& request_body, const std::string& error_body);
 
   SioHub hub_;
   EioServer server_;

@@ -389,6 +389,16 @@ class Scenarios:
         self.assertTrue(failed["error"])
         self.assertTrue(is_ts(failed["timestamp"]), failed)
         self.assertLessEqual(set(failed), {"command_id", "command_type", "error", "timestamp", "seq"}, failed)
+        # So are a refused redo, restore and save, named by their route.
+        r = self.ctxd.post("/v1/sessions/%s/redo" % s, json={})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertIn("nothing to redo", rec.wait_for("command:failed", lambda d: d["command_type"] == "redo")["error"])
+        r = self.ctxd.post("/v1/sessions/%s/restore" % s, json={"name": "no-such-save"})
+        self.assertEqual(r.status_code, 404, r.text)
+        self.assertIn("no-such-save", rec.wait_for("command:failed", lambda d: d["command_type"] == "restore")["error"])
+        r = self.ctxd.post("/v1/sessions/%s/saves" % s, json={"name": "seq:1"})
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertIn("seq:", rec.wait_for("command:failed", lambda d: d["command_type"] == "save")["error"])
 
         # The old REST path feeds the same room.
         r = self.ctxd.post("/api/v1/commands/execute", headers={"X-Session-ID": s},
