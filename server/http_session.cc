@@ -14,6 +14,7 @@
 #include "server/origin_policy.h"
 #include "server/responses.h"
 #include "server/socketio/packet.h"
+#include "server/target.h"
 
 namespace ctxd::server {
 namespace {
@@ -111,8 +112,11 @@ void HttpSession::OnHeader(beast::error_code ec) {
   SetDeadline(shared_.limits.request_timeout);
   const auto& header = parser_->get();
   auto expect = header.find(http::field::expect);
-  if (expect != header.end() && beast::iequals(expect->value(), "100-continue") && !writing_ &&
-      buffer_.size() == 0) {
+  // Only with nothing owed: an interim answer may not overtake the answers
+  // of earlier pipelined requests; and HTTP/1.0 clients get none (RFC 9110
+  // 10.1.1). Without it a client sends its body after a wait of its own.
+  if (expect != header.end() && beast::iequals(expect->value(), "100-continue") && header.version() >= 11 &&
+      queue_.empty() && !writing_ && buffer_.size() == 0) {
     // curl waits a second for this before sending a body larger than 1 KiB.
     writing_ = true;
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -224,6 +228,10 @@ const StreamHandoff* HttpSession::StreamRouteFor(const http::request<http::strin
 }
 
 void HttpSession::Dispatch(http::request<http::string_body> message) {
+  if (auto origin_form = FromAbsoluteForm(message.target())) {
+    message.target(origin_form->target);
+    message.set(http::field::host, origin_form->authority);
+  }
   Slot& slot = queue_.emplace_back();
   slot.id = next_id_++;
   slot.keep_alive = message.keep_alive();
@@ -282,6 +290,12 @@ std::optional<HttpResponse> HttpSession::CheckAccess(const http::request<http::s
   // A CORS preflight carries no credentials, and OPTIONS reveals nothing but
   // the methods of a path.
   if (shared_.access_tokens == nullptr || message.method() == http::verb::options) return std::nullopt;
+  // Which of two would be the token is a guess a proxy and ctxd could make
+  // differently: a read token first and a write token second was refused,
+  // the other order allowed.
+  if (message.count(http::field::authorization) > 1) {
+    return ErrorFor(message.target(), 400, "BAD_REQUEST", "send one Authorization header, not several");
+  }
   const auto authorization = message.find(http::field::authorization);
   const std::string token = RequestToken(
       authorization == message.end() ? std::nullopt : std::optional<std::string_view>(authorization->value()),

@@ -57,6 +57,22 @@ Status SplitQuery(std::string_view query, std::vector<std::pair<std::string, std
 
 }  // namespace
 
+std::optional<OriginForm> FromAbsoluteForm(std::string_view target) {
+  if (target.starts_with('/')) return std::nullopt;  // the usual case, at no cost
+  auto url = boost::urls::parse_absolute_uri(target);
+  if (!url || !url->has_authority() || url->has_userinfo() || url->encoded_host().empty())
+    return std::nullopt;
+  const std::string scheme = url->scheme();
+  if (!boost::urls::grammar::ci_is_equal(scheme, "http") &&
+      !boost::urls::grammar::ci_is_equal(scheme, "https")) {
+    return std::nullopt;
+  }
+  OriginForm form{url->encoded_path().empty() ? "/" : std::string(url->encoded_path()),
+                  std::string(url->encoded_authority())};
+  if (url->has_query()) form.target += "?" + std::string(url->encoded_query());
+  return form;
+}
+
 Status ParseTarget(std::string_view target, ParsedTarget* out) {
   size_t hash = target.find('#');
   if (hash != std::string_view::npos) target = target.substr(0, hash);

@@ -86,6 +86,17 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(answer.json(), {"error": "this access token may read but not write", "status": "error"})
         self.assertEqual(self.head(), before)
 
+    def test_two_authorization_headers_are_a_400_and_change_nothing(self):
+        before = self.head()
+        for first, second in ((READER, WRITER), (WRITER, READER)):
+            raw = self.server.raw(("PUT /v1/context/two HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: 12\r\nConnection: close\r\n\r\n{\"value\": 1}"
+                                   % (first, second)).encode())
+            self.assertTrue(raw.startswith(b"HTTP/1.1 400"), raw)
+            self.assertIn(b"send one Authorization header", raw)
+        self.assertEqual(self.head(), before)
+
     def test_the_query_parameter_carries_a_token_for_browsers(self):
         answer = self.server.get("/v1/context?access_token=" + READER)
         self.assertEqual(answer.status_code, 200, answer.text)

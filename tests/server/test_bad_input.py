@@ -247,6 +247,21 @@ class BadInputTest(ServerTestCase):
         raw = self.ctxd.raw(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", read_timeout=3)
         self.assertIn(b"Connection: close", raw)
 
+    def test_an_absolute_form_target_is_served_with_its_authority_as_host(self):
+        # RFC 9112 3.2.2: a server must accept it; its authority stands for Host.
+        def get(target, host="ignored.example"):
+            return self.ctxd.raw(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                                  % (target, host)).encode(), read_timeout=3)
+        own = "http://127.0.0.1:%d" % self.ctxd.port
+        self.assertEqual(status_of(get(own + "/healthz")), 200)
+        answer = get("HTTP://LOCALHOST:%d/v1/events?limit=1&from=1" % self.ctxd.port)
+        self.assertEqual(status_of(answer), 200, answer)
+        self.assertIn(b'"events":[', answer)
+        refused = get("http://evil.example:%d/v1/context" % self.ctxd.port, host="localhost")
+        self.assertEqual(status_of(refused), 403, refused)  # the Host check sees evil.example
+        for target in ("ftp://127.0.0.1/healthz", "http://user@127.0.0.1/healthz", "127.0.0.1:80"):
+            self.assertEqual(status_of(get(target, host="localhost")), 400, target)
+
     def test_head_is_get_without_the_body(self):
         """RFC 9110 9.3.2: every GET route answers HEAD with the GET's status and
         headers, Content-Length included, and no body; the next pipelined
@@ -295,6 +310,72 @@ class BadInputTest(ServerTestCase):
             self.assertEqual(out.stdout, "200")
             self.assertLess(time.monotonic() - start, 0.9)
         self.head_before = self.ctxd.head()
+
+
+class ExpectContinueTest(ServerTestCase):
+    """`Expect: 100-continue` (RFC 9110 10.1.1): the interim 100 comes at
+    once when nothing is owed, never ahead of an earlier pipelined answer,
+    and never to HTTP/1.0."""
+
+    BODY = b'{"value": "expected"}'
+
+    def head(self, version=b"1.1", key=b"e"):
+        return (b"PUT /v1/context/" + key + b" HTTP/" + version + b"\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                % len(self.BODY))
+
+    @staticmethod
+    def answers(sock):
+        """The answers on `sock` as they come: a 100's head, or a head and
+        its body (by Content-Length)."""
+        data = b""
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            length = re.search(rb"Content-Length: (\d+)", head)
+            size = int(length.group(1)) if length else 0
+            while len(data) < size:
+                data += sock.recv(65536)
+            yield head + b"\r\n\r\n" + data[:size]
+            data = data[size:]
+
+    def test_the_100_comes_before_the_body_is_sent(self):
+        with socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10) as s:
+            s.sendall(self.head())
+            answers = self.answers(s)
+            self.assertEqual(next(answers), b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(self.BODY)
+            self.assertTrue(next(answers).startswith(b"HTTP/1.1 200 OK"))
+        self.assertEqual(self.ctxd.get("/v1/context/e").json()["value"], "expected")
+
+    def test_no_100_to_http_1_0(self):
+        with socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10) as s:
+            s.sendall(self.head(b"1.0", b"e10"))
+            s.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                s.recv(100)
+            s.settimeout(10)
+            s.sendall(self.BODY)
+            self.assertTrue(next(self.answers(s)).startswith(b"HTTP/1.1 200 OK"))
+
+    def test_no_100_ahead_of_an_earlier_pipelined_answer(self):
+        batch = json.dumps({"set": {"pipe/%d" % i: i for i in range(500)}}).encode()
+        first = (b"POST /v1/context HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(batch) + batch)
+        with socket.create_connection((self.ctxd.host, self.ctxd.port), timeout=10) as s:
+            s.sendall(first + self.head(key=b"e2"))
+            answers = self.answers(s)
+            answer = next(answers)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 200 OK"), answer)  # the batch's, not a 100
+            s.sendall(self.BODY)
+            rest = next(answers)
+            if rest.startswith(b"HTTP/1.1 100"):  # sent once the batch's answer was out: allowed
+                rest = next(answers)
+            self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK"), rest)
 
 
 class TimeoutTest(unittest.TestCase):
