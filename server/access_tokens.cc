@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -46,8 +47,13 @@ bool OpenPath(std::string_view path) { return path == "/healthz" || path == "/re
 }  // namespace
 
 StatusOr<AccessTokens> AccessTokens::Load(const std::string& path) {
+  std::error_code ec;
+  const bool directory = std::filesystem::is_directory(path, ec);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot read the auth file " + path);
+  if (!in || directory) {
+    return Status::InvalidArgument("cannot read the auth file " + path +
+                                   (directory ? ": it is a directory" : ""));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return Parse(text.str(), path);

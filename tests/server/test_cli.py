@@ -39,7 +39,8 @@ class CliTest(unittest.TestCase):
         bad = os.path.join(self.dir, "tokens")
         with open(bad, "w") as f:
             f.write("# comment\nabc write\nxyz admin\n")
-        for path, message in ((os.path.join(self.dir, "absent"), "cannot read"), (bad, ":3: expected")):
+        for path, message in ((os.path.join(self.dir, "absent"), "cannot read"), (bad, ":3: expected"),
+                              (self.dir, "cannot read the auth file %s: it is a directory" % self.dir)):
             out = self.run_ctxd("--auth-file", path)
             self.assertEqual(out.returncode, 2)
             self.assertIn(message, out.stderr)

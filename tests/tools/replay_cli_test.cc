@@ -178,6 +178,8 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
       {"dump", "--data", Data(), "--format", "json", "--at-time", "yesterday"},
       {"dump", "--data", Data(), "--format", "json", "--at", "minus-one"},
       {"dump", "--data", Data(), "--format", "json", "--at", "-1"},
+      {"dump", "--data", Data(), "--format", "json", "--at", "18446744073709551616"},
+      {"dump", "--data", Data(), "--format", "json", "--at", "+3"},
       {"events", "--data", Data(), "--from", "-5"},
       {"events", "--data", Data(), "--from", "10", "--to", "5"},
       {"stats"},

@@ -2,6 +2,8 @@
 // stats). It opens the directory as a RocksDB secondary, so it works while
 // ctxd runs on it. Exit codes: 0 ok, 1 failure, 2 usage.
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
 #include <iostream>
 
 #include "tools/replay/commands.h"
@@ -14,10 +16,14 @@ constexpr const char* kFooter =
     "Exit codes: 0 ok, 1 failure (unreadable or corrupt data, I/O error), 2 usage.\n"
     "The data directory is opened as a RocksDB secondary: ctxd may keep running and writing.\n";
 
-// CLI11 would wrap "-1" around to a huge unsigned seq.
+// CLI11 would wrap "-1" around to a huge unsigned seq, and clamp one past
+// 64 bits to the largest.
 const CLI::Validator kSeq(
     [](std::string& text) {
-      return text.starts_with('-') ? "a seq is 0 or more, not " + text : std::string();
+      uint64_t seq = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
+      if (ec == std::errc() && end == text.data() + text.size()) return std::string();
+      return "a seq is a whole number from 0 to 18446744073709551615, not " + text;
     },
     "SEQ");
 
