@@ -168,7 +168,14 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
                     size_t max_bytes, ReplayDone done) {
   workers_.Post([this, nsp, room, from, to, max_packets, max_bytes, done = std::move(done)] {
     constexpr uint64_t kPage = 512;
-    const MapLookup lookup = Lookup();
+    MapLookup lookup = Lookup();
+    // A replayed restore's project:loaded carries the graph it left, not
+    // the graph of now: rebuilt at its seq (restores are rare).
+    uint64_t mapping = 0;
+    lookup.graph_of = [this, &mapping](const std::string& session) {
+      auto state = store_.StateAt(mapping);
+      return state.ok() ? SessionGraphJson(*state, session) : std::string("null");
+    };
     std::vector<std::string> packets;
     size_t bytes = 0;
     for (uint64_t next = std::max<uint64_t>(from, 1); next <= to;) {
@@ -177,6 +184,7 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
       if (events->empty()) break;
       for (const auto& event : *events) {
         if (event.seq > to) break;
+        mapping = event.seq;
         for (auto& mapped : MapEvent(event, lookup)) {
           if (mapped.nsp != nsp || (nsp == Nsp::kGraph && mapped.room != room)) continue;
           bytes += mapped.packet.size();
