@@ -1,10 +1,10 @@
 #include "server/server.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -106,20 +106,13 @@ Server::~Server() = default;
 StatusOr<std::string> ResolveListenHost(const std::string& host) {
   beast::error_code ec;
   if (net::ip::make_address(host, ec); !ec) return host;
-  for (const int family : {AF_INET, AF_UNSPEC}) {
-    addrinfo hints{};
-    hints.ai_family = family;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) continue;
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* address =
-        found->ai_family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
-    const bool converted = ::inet_ntop(found->ai_family, address, text, sizeof(text)) != nullptr;
-    ::freeaddrinfo(found);
-    if (converted) return std::string(text);
+  net::io_context ioc;
+  net::ip::tcp::resolver resolver(ioc);
+  for (const auto protocol : {net::ip::tcp::v4(), net::ip::tcp::v6()}) {
+    // Not the default address_configured: a machine with loopback alone
+    // would then find no address for localhost.
+    auto results = resolver.resolve(protocol, host, "0", net::ip::resolver_base::numeric_service, ec);
+    if (!ec && !results.empty()) return results.begin()->endpoint().address().to_string();
   }
   return Status::InvalidArgument("'" + host + "' is neither an IP address nor a name of one");
 }
