@@ -85,25 +85,38 @@ Status CheckProperty(const Node& node, const std::string& node_id, const std::st
   return Status::Ok();
 }
 
-void PushBounded(std::deque<UndoEntry>& stack, UndoEntry entry, size_t max_depth) {
+// Pushes `entry` on `stack` (whose entries hold `stack_bytes`) and drops its
+// oldest entries past the state's depth limit, and past its byte limit while
+// more than the new entry is left.
+void PushBounded(const State& state, std::deque<UndoEntry>& stack, uint64_t& stack_bytes, UndoEntry entry) {
+  stack_bytes += entry.bytes;
   stack.push_back(std::move(entry));
-  while (stack.size() > max_depth) stack.pop_front();
+  auto over_limits = [&] {
+    const bool too_large = state.max_undo_bytes != 0 && stack_bytes > state.max_undo_bytes;
+    return stack.size() > state.max_undo_depth || (too_large && stack.size() > 1);
+  };
+  while (!stack.empty() && over_limits()) {
+    stack_bytes -= stack.front().bytes;
+    stack.pop_front();
+  }
 }
 
 // Moves the top of `from` to `to` (CheckBookkeeping made sure there is one).
-void MoveTop(std::deque<UndoEntry>& from, std::deque<UndoEntry>& to, size_t max_depth) {
+void MoveTop(const State& state, std::deque<UndoEntry>& from, uint64_t& from_bytes, std::deque<UndoEntry>& to,
+             uint64_t& to_bytes) {
   UndoEntry entry = std::move(from.back());
   from.pop_back();
-  PushBounded(to, std::move(entry), max_depth);
+  from_bytes -= entry.bytes;
+  PushBounded(state, to, to_bytes, std::move(entry));
 }
 
 void UpdateSession(State& state, Session& session, const Event& event) {
   switch (event.type) {
     case EventType::kUndo:
-      MoveTop(session.undo, session.redo, state.max_undo_depth);
+      MoveTop(state, session.undo, session.undo_bytes, session.redo, session.redo_bytes);
       return;
     case EventType::kRedo:
-      MoveTop(session.redo, session.undo, state.max_undo_depth);
+      MoveTop(state, session.redo, session.redo_bytes, session.undo, session.undo_bytes);
       return;
     case EventType::kSave:
       session.saves[event.label] = SavePoint{event.seq, event.ts_us};
@@ -112,8 +125,10 @@ void UpdateSession(State& state, Session& session, const Event& event) {
       break;
   }
   if (IsUndoable(event)) {
-    PushBounded(session.undo, UndoEntry{event.seq, event.command_id, event.changes}, state.max_undo_depth);
+    PushBounded(state, session.undo, session.undo_bytes,
+                UndoEntry(event.seq, event.command_id, event.changes));
     session.redo.clear();
+    session.redo_bytes = 0;
   }
 }
 

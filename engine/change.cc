@@ -21,6 +21,28 @@ Change InvertOne(const PropPut& c) {
 }
 Change InvertOne(const PropDel& c) { return PropPut{c.node, c.name, c.old, std::nullopt}; }
 
+// One overload per primitive: the bytes of its strings.
+uint64_t StringBytes(const std::optional<std::string>& s) { return s ? s->size() : 0; }
+uint64_t StringBytes(const Props& props) {
+  uint64_t bytes = 0;
+  for (const auto& [name, value] : props) bytes += name.size() + value.size();
+  return bytes;
+}
+uint64_t StringBytes(const CtxPut& c) { return c.key.size() + c.value.size() + StringBytes(c.old); }
+uint64_t StringBytes(const CtxDel& c) { return c.key.size() + c.old.size(); }
+uint64_t StringBytes(const NodeAdd& c) {
+  return c.node.size() + c.type.size() + c.name.size() + StringBytes(c.props);
+}
+uint64_t StringBytes(const NodeRemove& c) {
+  return c.node.size() + c.type.size() + c.name.size() + StringBytes(c.props);
+}
+uint64_t StringBytes(const EdgeAdd& c) { return c.parent.size() + c.child.size(); }
+uint64_t StringBytes(const EdgeRemove& c) { return c.parent.size() + c.child.size(); }
+uint64_t StringBytes(const PropPut& c) {
+  return c.node.size() + c.name.size() + c.value.size() + StringBytes(c.old);
+}
+uint64_t StringBytes(const PropDel& c) { return c.node.size() + c.name.size() + c.old.size(); }
+
 }  // namespace
 
 Change Invert(const Change& change) {
@@ -32,6 +54,11 @@ std::vector<Change> Invert(const std::vector<Change>& changes) {
   inverse.reserve(changes.size());
   for (auto it = changes.rbegin(); it != changes.rend(); ++it) inverse.push_back(Invert(*it));
   return inverse;
+}
+
+uint64_t ChangeBytes(const Change& change) {
+  constexpr uint64_t kPerChange = 64;
+  return kPerChange + std::visit([](const auto& c) { return StringBytes(c); }, change);
 }
 
 const char* ChangeName(const Change& change) {

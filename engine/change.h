@@ -6,6 +6,7 @@
 // value), so "same JSON" is byte equality.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -73,6 +74,11 @@ using Change = std::variant<CtxPut, CtxDel, NodeAdd, NodeRemove, EdgeAdd, EdgeRe
 Change Invert(const Change& change);
 // The changes that undo `changes`: reversed, each inverted.
 std::vector<Change> Invert(const std::vector<Change>& changes);
+
+// The bytes of a change's strings plus a fixed 64 for the change itself: the
+// measure of an undo entry (UndoEntry::bytes). A pure function of the
+// content; changing it changes which entries a replay keeps.
+uint64_t ChangeBytes(const Change& change);
 
 // "ctx.put", "node.add", ... as in DESIGN.md.
 const char* ChangeName(const Change& change);

@@ -2,6 +2,14 @@
 
 namespace ctxd::engine {
 
+UndoEntry::UndoEntry(uint64_t seq, std::string command_id, std::vector<Change> changes)
+    : seq(seq),
+      command_id(std::move(command_id)),
+      changes(std::move(changes)),
+      bytes(this->command_id.size()) {
+  for (const Change& change : this->changes) bytes += ChangeBytes(change);
+}
+
 const DedupeEntry* DedupeTable::Find(const std::string& command_id) const {
   auto it = entries_.find(command_id);
   return it == entries_.end() ? nullptr : &it->second;

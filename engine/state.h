@@ -50,9 +50,16 @@ struct Graph {
 
 // One undoable step: the command's seq, its id and the changes it made.
 struct UndoEntry {
+  UndoEntry() = default;
+  UndoEntry(uint64_t seq, std::string command_id, std::vector<Change> changes);
+
   uint64_t seq = 0;
   std::string command_id;
   std::vector<Change> changes;
+  // What the entry holds, about: its strings plus a fixed amount per change.
+  // Derived from the content alone (never from the allocator or the build),
+  // so a replay evicts exactly the entries the live state evicted.
+  uint64_t bytes = 0;
   friend bool operator==(const UndoEntry&, const UndoEntry&) = default;
 };
 
@@ -66,6 +73,8 @@ struct Session {
   Graph graph;
   std::deque<UndoEntry> undo;  // back() is the next to undo
   std::deque<UndoEntry> redo;  // back() is the next to redo
+  uint64_t undo_bytes = 0;     // the sum of the undo entries' bytes
+  uint64_t redo_bytes = 0;     // and of the redo entries'
   std::map<std::string, SavePoint> saves;
   uint64_t last_seq = 0;
   friend bool operator==(const Session&, const Session&) = default;
@@ -105,6 +114,9 @@ class DedupeTable {
 
 struct EngineLimits {
   size_t max_undo_depth = 1000;
+  // Per session and stack: older entries go once the entries' bytes pass
+  // this; the newest stays whatever its size. 0: no byte limit.
+  uint64_t max_undo_bytes = uint64_t{64} << 20;
   size_t max_value_bytes = size_t{1} << 20;  // a context or property value's canonical JSON
   size_t dedupe_capacity = 100000;
 };
@@ -113,10 +125,14 @@ struct State {
   State() = default;
   explicit State(const EngineLimits& limits)
       : max_undo_depth(limits.max_undo_depth),
+        max_undo_bytes(limits.max_undo_bytes),
         max_value_bytes(limits.max_value_bytes),
         dedupe(limits.dedupe_capacity) {}
 
+  // The undo limits are the store's: kept in snapshots and carried on from
+  // them, so that a replay bounds the stacks as the live state did.
   size_t max_undo_depth = 1000;
+  uint64_t max_undo_bytes = EngineLimits{}.max_undo_bytes;
   size_t max_value_bytes = EngineLimits{}.max_value_bytes;  // checked when a command writes a value
   ContextMap context;
   std::map<std::string, Session> sessions;

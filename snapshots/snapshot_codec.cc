@@ -127,19 +127,20 @@ void EncodeStack(const std::deque<engine::UndoEntry>& stack, ByteWriter& w) {
   }
 }
 
-bool DecodeStack(ByteReader& r, std::deque<engine::UndoEntry>* stack) {
+bool DecodeStack(ByteReader& r, std::deque<engine::UndoEntry>* stack, uint64_t* stack_bytes) {
   uint64_t n;
   if (!r.Varint(&n)) return false;
   for (uint64_t i = 0; i < n; ++i) {
-    engine::UndoEntry entry;
-    uint64_t changes;
-    if (!r.Varint(&entry.seq) || !r.Str(&entry.command_id) || !r.Varint(&changes)) return false;
-    if (changes > r.remaining()) return false;
-    entry.changes.resize(changes);
-    for (auto& change : entry.changes) {
+    uint64_t seq, count;
+    std::string command_id;
+    if (!r.Varint(&seq) || !r.Str(&command_id) || !r.Varint(&count)) return false;
+    if (count > r.remaining()) return false;
+    std::vector<engine::Change> changes(count);
+    for (auto& change : changes) {
       if (!engine::DecodeChange(r, &change)) return false;
     }
-    stack->push_back(std::move(entry));
+    stack->emplace_back(seq, std::move(command_id), std::move(changes));
+    *stack_bytes += stack->back().bytes;
   }
   return true;
 }
@@ -180,7 +181,8 @@ bool DecodeSessions(ByteReader& r, engine::State* state) {
     std::string id;
     engine::Session session;
     if (!r.Str(&id) || !r.Varint(&session.last_seq) || !DecodeGraph(r, &session.graph) ||
-        !DecodeStack(r, &session.undo) || !DecodeStack(r, &session.redo) || !DecodeSaves(r, &session)) {
+        !DecodeStack(r, &session.undo, &session.undo_bytes) ||
+        !DecodeStack(r, &session.redo, &session.redo_bytes) || !DecodeSaves(r, &session)) {
       return false;
     }
     state->sessions.emplace_hint(state->sessions.end(), std::move(id), std::move(session));
@@ -225,6 +227,7 @@ std::string EncodeState(const engine::State& state) {
   w.Varint(state.head_seq);
   w.SignedVarint(state.head_ts_us);
   w.Varint(state.max_undo_depth);
+  w.Varint(state.max_undo_bytes);
   EncodeContext(state, w);
   EncodeSessions(state, w);
   EncodeDedupe(state.dedupe, w);
@@ -245,9 +248,10 @@ StatusOr<engine::State> DecodeState(std::string bytes) {
   }
   engine::State state;
   uint64_t max_undo_depth;
+  state.max_undo_bytes = 0;  // before version 3 the stacks had no byte limit
   if (!r.Varint(&state.head_seq) || !r.SignedVarint(&state.head_ts_us) || !r.Varint(&max_undo_depth) ||
-      !DecodeContext(r, buffer, &state) || !DecodeSessions(r, &state) ||
-      !DecodeDedupe(r, version, &state.dedupe)) {
+      (version >= 3 && !r.Varint(&state.max_undo_bytes)) || !DecodeContext(r, buffer, &state) ||
+      !DecodeSessions(r, &state) || !DecodeDedupe(r, version, &state.dedupe)) {
     return Status::Corruption("snapshot is truncated or malformed");
   }
   if (!r.empty()) return Status::Corruption("snapshot has trailing bytes");

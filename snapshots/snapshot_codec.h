@@ -12,8 +12,9 @@
 
 namespace ctxd::snapshots {
 
-// Written by this build. Version 1 (no request digests) is still read.
-inline constexpr uint8_t kSnapshotFormatVersion = 2;
+// Written by this build. Versions 1 (no request digests) and 2 (no undo byte
+// limit) are still read.
+inline constexpr uint8_t kSnapshotFormatVersion = 3;
 
 std::string EncodeState(const engine::State& state);
 // kCorruption when the bytes are malformed, truncated or of an unknown version.

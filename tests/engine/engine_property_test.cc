@@ -309,5 +309,20 @@ TEST_F(PropertyTest, ShallowUndoDepthStillReplaysIdentically) {
   ExpectInSync("at the end");
 }
 
+TEST_F(PropertyTest, SmallUndoByteLimitStillReplaysIdentically) {
+  SetUpLimits(EngineLimits{.max_undo_bytes = 2000, .dedupe_capacity = 100});
+  Generator gen(11);
+  RunRandomCommands(gen, 3000);
+  ASSERT_FALSE(HasFatalFailure());
+  size_t trimmed = 0;
+  for (const auto& [id, session] : live_.sessions) {
+    EXPECT_TRUE(session.undo_bytes <= 2000 || session.undo.size() == 1) << id;
+    EXPECT_TRUE(session.redo_bytes <= 2000 || session.redo.size() == 1) << id;
+    if (session.undo_bytes > 1500) ++trimmed;
+  }
+  EXPECT_GT(trimmed, 0u);
+  ExpectInSync("at the end");
+}
+
 }  // namespace
 }  // namespace ctxd::engine

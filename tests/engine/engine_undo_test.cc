@@ -197,6 +197,80 @@ TEST_F(UndoTest, UndoEntryKeepsCommandId) {
   EXPECT_EQ(session().redo.back().command_id, "mine");
 }
 
+// A session's stacks with a byte limit of 2,500: entries of a set of a
+// 900-byte value hold about 970 bytes (ChangeBytes), so two fit.
+class UndoBytesTest : public EngineFixture {
+ protected:
+  UndoBytesTest() : EngineFixture(EngineLimits{.max_undo_bytes = 2500}) {}
+
+  Outcome SetLong(const std::string& key, size_t bytes) {
+    return Accept(Set(key, "\"" + std::string(bytes, 'x') + "\""), kSession);
+  }
+  const Session& session() { return state_.sessions.at(kSession); }
+  static uint64_t Sum(const std::deque<UndoEntry>& stack) {
+    uint64_t bytes = 0;
+    for (const auto& entry : stack) bytes += entry.bytes;
+    return bytes;
+  }
+};
+
+TEST_F(UndoBytesTest, AnEntryHoldsItsStringsAndSixtyFourBytesAChange) {
+  Outcome set = SetLong("k1", 900);
+  const UndoEntry& entry = session().undo.back();
+  EXPECT_EQ(entry.bytes, set.event->command_id.size() + 64 + 2 + 902);
+  Outcome replaced = SetLong("k1", 10);
+  EXPECT_EQ(session().undo.back().bytes, replaced.event->command_id.size() + 64 + 2 + 12 + 902);
+}
+
+TEST_F(UndoBytesTest, TheOldestEntriesGoPastTheByteLimit) {
+  SetLong("k1", 900);
+  Outcome second = SetLong("k2", 900);
+  Outcome third = SetLong("k3", 900);
+  ASSERT_EQ(session().undo.size(), 2u);
+  EXPECT_EQ(session().undo.front().seq, second.event->seq);
+  EXPECT_EQ(session().undo.back().seq, third.event->seq);
+  EXPECT_EQ(session().undo_bytes, Sum(session().undo));
+  EXPECT_LE(session().undo_bytes, 2500u);
+  Accept(Undo{}, kSession);
+  Accept(Undo{}, kSession);
+  Refuse(Undo{}, StatusCode::kNothingToUndo, kSession);
+  EXPECT_TRUE(state_.context.contains("k1"));
+  EXPECT_FALSE(state_.context.contains("k2"));
+  EXPECT_EQ(session().undo_bytes, 0u);
+  EXPECT_EQ(session().redo.size(), 2u);
+  EXPECT_EQ(session().redo_bytes, Sum(session().redo));
+  Accept(Redo{}, kSession);
+  EXPECT_EQ(session().undo_bytes, Sum(session().undo));
+  EXPECT_EQ(session().redo_bytes, Sum(session().redo));
+}
+
+TEST_F(UndoBytesTest, AnEntryLargerThanTheLimitStaysAlone) {
+  SetLong("k1", 900);
+  Outcome large = SetLong("k2", 4000);
+  ASSERT_EQ(session().undo.size(), 1u);
+  EXPECT_EQ(session().undo.back().seq, large.event->seq);
+  EXPECT_GT(session().undo_bytes, 2500u);
+  Accept(Undo{}, kSession);
+  EXPECT_FALSE(state_.context.contains("k2"));
+  Accept(Redo{}, kSession);
+  EXPECT_TRUE(state_.context.contains("k2"));
+  SetLong("k3", 10);  // the large entry goes once a newer one is pushed
+  ASSERT_EQ(session().undo.size(), 1u);
+  EXPECT_EQ(session().redo_bytes, 0u);
+}
+
+TEST(UndoLimitsTest, NoByteLimitKeepsEntriesUpToTheDepth) {
+  State state(EngineLimits{.max_undo_depth = 1000, .max_undo_bytes = 0});
+  for (int i = 0; i < 50; ++i) {
+    Command command;
+    command.session = "s";
+    command.command_id = "c" + std::to_string(i);
+    command.body = Set("k" + std::to_string(i), "\"" + std::string(100000, 'x') + "\"");
+    ASSERT_TRUE(Execute(state, command, 1000 * (i + 1)).ok());
+  }
+  EXPECT_EQ(state.sessions.at("s").undo.size(), 50u);
+}
+
 TEST(ApplyTest, EventOutOfSequenceIsCorruption) {
   State state;
   Event event;

@@ -597,6 +597,54 @@ class LargeEventsTest(ServerTestCase):
         self.assertEqual(kept, ["%02d" % i for i in range(self.COUNT - len(kept), self.COUNT)])
 
 
+class UndoBytesTest(ServerTestCase):
+    """A session's undo stack drops its oldest entries past 64 MiB
+    (EngineLimits::max_undo_bytes): restores of a large graph, each a ~30 MB
+    entry for a ~30-byte request, no longer pile up without bound."""
+
+    CTXD_ARGS = ("--durability", "async")
+    SID = "undo-bytes"
+
+    def command(self, body):
+        r = self.ctxd.post("/v1/sessions/%s/commands" % self.SID, json=body)
+        self.assertEqual(r.status_code, 200, r.text[:200])
+
+    def session(self):
+        sessions = {s["id"]: s for s in self.ctxd.get("/v1/sessions").json()}
+        return sessions[self.SID]
+
+    def node_count(self):
+        return len(self.ctxd.get("/v1/sessions/%s/graph" % self.SID).json()["nodes"])
+
+    def test_restores_of_a_large_graph_keep_two_undo_entries(self):
+        self.command({"command": "create_node", "type": "t", "name": "small", "node_id": "small"})
+        self.assertEqual(self.ctxd.post("/v1/sessions/%s/saves" % self.SID, json={"name": "empty"}).status_code, 200)
+        for i in range(30):  # 30 nodes of a 1 MB property: a 30 MB graph
+            self.command({"command": "create_node", "type": "t", "name": "n%d" % i, "node_id": "n%d" % i,
+                          "props": {"blob": "x" * 1000000}})
+        self.assertEqual(self.ctxd.post("/v1/sessions/%s/saves" % self.SID, json={"name": "full"}).status_code, 200)
+        self.assertEqual(self.session()["undo_depth"], 31)
+        for name in ["empty", "full"] * 3:
+            r = self.ctxd.post("/v1/sessions/%s/restore" % self.SID, json={"name": name})
+            self.assertEqual(r.status_code, 200, r.text[:200])
+        # The creates went first, then the older restores: 60 MB are left.
+        self.assertEqual(self.session()["undo_depth"], 2)
+        self.assertEqual(self.node_count(), 31)
+        self.assertEqual(self.ctxd.post("/v1/sessions/%s/undo" % self.SID).status_code, 200)
+        self.assertEqual(self.node_count(), 1)
+        self.assertEqual(self.ctxd.post("/v1/sessions/%s/undo" % self.SID).status_code, 200)
+        self.assertEqual(self.node_count(), 31)
+        self.assertEqual(self.ctxd.post("/v1/sessions/%s/undo" % self.SID).status_code, 409)
+        self.assertEqual(self.ctxd.post("/v1/sessions/%s/redo" % self.SID).status_code, 200)
+        before = self.session()
+        # The log rebuilds the same stacks (no snapshot taken yet: a full replay).
+        self.ctxd.stop()
+        self.ctxd.start()
+        after = self.session()
+        self.assertEqual((after["undo_depth"], after["redo_depth"]), (before["undo_depth"], before["redo_depth"]))
+        self.assertEqual((after["undo_depth"], after["redo_depth"]), (1, 1))
+
+
 class LongGapChangesTest(ServerTestCase):
     CTXD_ARGS = ("--durability", "async")  # 10,000 writes, one at a time
 

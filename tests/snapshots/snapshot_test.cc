@@ -11,6 +11,7 @@
 #include "snapshots/snapshot_codec.h"
 #include "snapshots/snapshotter.h"
 #include "tests/store/random_commands.h"
+#include "tests/testutil/old_snapshots.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace ctxd::snapshots {
@@ -87,7 +88,7 @@ TEST(SnapshotCodecTest, RequestDigestsRoundTripAndVersion1HasNone) {
   command.client_command_id = true;
   command.body = engine::SetContext{"k", "1", std::nullopt};
   ASSERT_TRUE(engine::Execute(one, command, 1000).ok());
-  std::string v1 = EncodeState(one);
+  std::string v1 = testutil::EncodeVersion2(one);
   const uint64_t digest = one.dedupe.Find("client-1")->request_digest;
   std::string tail;
   engine::ByteWriter(&tail).Varint(digest);
@@ -99,6 +100,31 @@ TEST(SnapshotCodecTest, RequestDigestsRoundTripAndVersion1HasNone) {
   EXPECT_EQ(old->dedupe.Find("client-1")->request_digest, 0u);
   EXPECT_EQ(old->dedupe.Find("client-1")->seq, 1u);
   EXPECT_EQ(old->context.at("k").value, "1");
+}
+
+TEST(SnapshotCodecTest, UndoByteLimitRoundTripsAndVersion2HasNone) {
+  engine::State state(engine::EngineLimits{.max_undo_bytes = 5000});
+  RunRandom(state, 3000);
+  ASSERT_FALSE(state.sessions.empty());
+  auto decoded = DecodeState(EncodeState(state));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->max_undo_bytes, 5000u);
+  EXPECT_TRUE(*decoded == state);  // the stacks' byte sums included
+  size_t sessions_at_the_limit = 0;
+  for (const auto& [id, session] : decoded->sessions) {
+    uint64_t undo_bytes = 0;
+    for (const auto& entry : session.undo) undo_bytes += entry.bytes;
+    EXPECT_EQ(session.undo_bytes, undo_bytes) << id;
+    EXPECT_TRUE(undo_bytes <= 5000 || session.undo.size() == 1) << id;
+    if (undo_bytes > 4000) ++sessions_at_the_limit;
+  }
+  EXPECT_GT(sessions_at_the_limit, 0u);
+
+  auto old = DecodeState(testutil::EncodeVersion2(state));
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->max_undo_bytes, 0u);
+  old->max_undo_bytes = state.max_undo_bytes;
+  EXPECT_TRUE(*old == state);
 }
 
 // 60,000 keys: a context whose map spans several of its pool's chunks.

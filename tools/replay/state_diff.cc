@@ -64,6 +64,7 @@ std::string DescribeStates(const engine::State& replay, const engine::State& sna
   if (!(replay.dedupe == snapshot.dedupe)) return "the dedupe tables differ";
   if (replay.head_ts_us != snapshot.head_ts_us) return "the head timestamps differ";
   if (replay.max_undo_depth != snapshot.max_undo_depth) return "the undo depth limits differ";
+  if (replay.max_undo_bytes != snapshot.max_undo_bytes) return "the undo byte limits differ";
   return "the encodings differ";
 }
 
@@ -76,6 +77,7 @@ engine::EngineLimits LimitsOfSnapshots(const log::EventLog& log, const std::vect
     auto state = snapshots::DecodeState(*bytes);
     if (!state.ok()) continue;
     return engine::EngineLimits{.max_undo_depth = state->max_undo_depth,
+                                .max_undo_bytes = state->max_undo_bytes,
                                 .dedupe_capacity = state->dedupe.capacity()};
   }
   return engine::EngineLimits{};
