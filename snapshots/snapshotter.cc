@@ -87,15 +87,26 @@ StatusOr<uint64_t> Snapshotter::ReadCaughtUp(const std::function<void(const engi
   return head;
 }
 
+Status Snapshotter::ReadAt(uint64_t seq, const std::function<void(const engine::State&)>& read) {
+  std::lock_guard work(work_mu_);
+  CTXD_RETURN_IF_ERROR(CatchUpTo(seq));
+  read(*follower_);
+  return Status::Ok();
+}
+
 StatusOr<uint64_t> Snapshotter::CatchUp() {
   const uint64_t head = log_.head_seq();
-  if (!follower_ || follower_->head_seq > head) {
-    auto state = RebuildState(log_, limits_, head);
+  CTXD_RETURN_IF_ERROR(CatchUpTo(head));
+  return head;
+}
+
+Status Snapshotter::CatchUpTo(uint64_t seq) {
+  if (!follower_ || follower_->head_seq > seq) {
+    auto state = RebuildState(log_, limits_, seq);
     if (!state.ok()) return state.status();
     follower_ = std::move(state).value();
   }
-  CTXD_RETURN_IF_ERROR(ReplayInto(log_, *follower_, head));
-  return head;
+  return ReplayInto(log_, *follower_, seq);
 }
 
 StatusOr<uint64_t> Snapshotter::CatchUpAndWrite() {

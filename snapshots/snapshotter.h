@@ -50,11 +50,17 @@ class Snapshotter {
   // context): the follower is a copy the writer never touches. Returns the
   // seq the state is at.
   StatusOr<uint64_t> ReadCaughtUp(const std::function<void(const engine::State&)>& read);
+  // Calls `read(state)` with the follower at exactly `seq` (at most the log's
+  // head): replayed forward to it, or rebuilt from an older snapshot when it
+  // is past it. For a point just committed, which the follower has not
+  // passed yet in the common case.
+  Status ReadAt(uint64_t seq, const std::function<void(const engine::State&)>& read);
 
  private:
   void Run();
   bool Due(uint64_t head) const;
   StatusOr<uint64_t> CatchUp();  // the follower to the log's head; work_mu_ held
+  Status CatchUpTo(uint64_t seq);  // the follower to `seq`; work_mu_ held
   StatusOr<uint64_t> CatchUpAndWrite();
   Status Prune();
 

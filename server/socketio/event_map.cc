@@ -93,8 +93,9 @@ class Mapper {
     Graph("command:executing",
           Payload().Str("command_id", event_.command_id).Str("command_type", command_type));
     MapChanges();
-    if (event_.type == engine::EventType::kGraphRestore) {
-      const std::string graph = lookup_.graph_of ? lookup_.graph_of(event_.session) : std::string("null");
+    if (MapsToAGraph(event_)) {
+      const std::string graph =
+          lookup_.graph_of ? lookup_.graph_of(event_.session, event_.seq) : std::string("null");
       Graph("project:loaded", Payload().Str("project_id", event_.label).Raw("graph", graph));
     }
     Graph("command:executed", Payload()
@@ -195,6 +196,8 @@ class Mapper {
 }  // namespace
 
 std::string_view NspName(Nsp nsp) { return nsp == Nsp::kRoot ? kRootNamespace : kGraphNamespace; }
+
+bool MapsToAGraph(const engine::Event& event) { return event.type == engine::EventType::kGraphRestore; }
 
 std::vector<MappedEvent> MapEvent(const engine::Event& event, const MapLookup& lookup) {
   return Mapper(event, lookup).Run();

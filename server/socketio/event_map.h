@@ -37,10 +37,14 @@ struct MapLookup {
   // command:undo|redo name the original command: its command_id by seq
   // ("" when unknown).
   std::function<std::string(uint64_t seq)> command_id_of;
-  // project:loaded carries the session's graph, as GET
-  // /v1/sessions/{sid}/graph answers it ("null" when unknown).
-  std::function<std::string(const std::string& session)> graph_of;
+  // project:loaded carries the session's graph as the restore at `seq` left
+  // it, as GET /v1/sessions/{sid}/graph?at=seq answers it ("null" when
+  // unknown). Only graph.restore events call it (MapsToAGraph).
+  std::function<std::string(const std::string& session, uint64_t seq)> graph_of;
 };
+
+// Whether mapping `event` renders a session's graph (lookup.graph_of).
+bool MapsToAGraph(const engine::Event& event);
 
 // The events for `event`, in the order they are to be sent.
 std::vector<MappedEvent> MapEvent(const engine::Event& event, const MapLookup& lookup);

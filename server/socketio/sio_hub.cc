@@ -1,5 +1,7 @@
 #include "server/socketio/sio_hub.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
@@ -107,20 +109,40 @@ MapLookup SioHub::Lookup() const {
     if (!events.ok() || events->empty() || events->front().seq != seq) return std::string();
     return events->front().command_id;
   };
-  lookup.graph_of = [store](const std::string& session) {
-    return store->Read([&session](const engine::State& state) { return SessionGraphJson(state, session); });
+  // From the snapshotter's follower, which the writer never waits for; it
+  // has not passed a just committed restore unless a long read moved it on.
+  lookup.graph_of = [store](const std::string& session, uint64_t seq) {
+    std::string graph = "null";
+    Status read = store->snapshotter().ReadAt(
+        seq, [&](const engine::State& state) { graph = SessionGraphJson(state, session); });
+    if (!read.ok()) spdlog::warn("socket.io: the graph of restore {}: {}", seq, read.ToString());
+    return graph;
   };
   return lookup;
 }
 
-// Strand: map and serialize each event once, then offer every member its part.
+// Strand: takes the pending events. A batch with a restore, whose
+// project:loaded renders a whole graph, is mapped on the worker pool; until
+// it is delivered, later batches wait in pending_ (flush_posted_ stays set),
+// so that members still get every batch in seq order.
 void SioHub::Flush() {
   std::vector<engine::Event> events;
+  bool off_strand;
   {
     std::lock_guard lock(pending_mu_);
     events.swap(pending_);
-    flush_posted_ = false;
+    off_strand = std::any_of(events.begin(), events.end(), MapsToAGraph);
+    flush_posted_ = off_strand;
   }
+  if (!off_strand) return Deliver(events);
+  workers_.Post([this, events = std::move(events)] {
+    Deliver(events);
+    net::post(strand_, [this] { Flush(); });
+  });
+}
+
+// Maps and serializes each event once, then offers every member its part.
+void SioHub::Deliver(const std::vector<engine::Event>& events) {
   if (events.empty()) return;
   const MapLookup lookup = Lookup();
   std::vector<FramePtr> root;
@@ -169,11 +191,10 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
   workers_.Post([this, nsp, room, from, to, max_packets, max_bytes, done = std::move(done)] {
     constexpr uint64_t kPage = 512;
     MapLookup lookup = Lookup();
-    // A replayed restore's project:loaded carries the graph it left, not
-    // the graph of now: rebuilt at its seq (restores are rare).
-    uint64_t mapping = 0;
-    lookup.graph_of = [this, &mapping](const std::string& session) {
-      auto state = store_.StateAt(mapping);
+    // Rebuilt apart from the follower, which a replay of old events would
+    // otherwise move back (restores are rare).
+    lookup.graph_of = [this](const std::string& session, uint64_t seq) {
+      auto state = store_.StateAt(seq);
       return state.ok() ? SessionGraphJson(*state, session) : std::string("null");
     };
     std::vector<std::string> packets;
@@ -184,7 +205,6 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
       if (events->empty()) break;
       for (const auto& event : *events) {
         if (event.seq > to) break;
-        mapping = event.seq;
         for (auto& mapped : MapEvent(event, lookup)) {
           if (mapped.nsp != nsp || (nsp == Nsp::kGraph && mapped.room != room)) continue;
           bytes += mapped.packet.size();

@@ -101,6 +101,7 @@ class SioHub {
     std::string room;
   };
   void Flush();
+  void Deliver(const std::vector<engine::Event>& events);
   MapLookup Lookup() const;
   void UpdateGauges();  // under mu_
 
@@ -117,7 +118,7 @@ class SioHub {
   std::mutex pending_mu_;
   // Lock order: mu_, then pending_mu_. The committing thread takes only pending_mu_.
   std::vector<engine::Event> pending_;  // guarded by pending_mu_
-  bool flush_posted_ = false;           // guarded by pending_mu_
+  bool flush_posted_ = false;           // a Flush is posted, or a batch is mapped off the strand; pending_mu_
   size_t member_count_ = 0;             // guarded by pending_mu_ (and mu_ to change)
   std::atomic<uint64_t> published_{0};  // written under pending_mu_
 };

@@ -449,6 +449,41 @@ class Scenarios:
         self.assertEqual({e[1] for e in got}, {m["seq"] for m in missed} | {live["seq"]})
         self.assertNotIn(first["seq"], {e[1] for e in got})
 
+    def test_a_live_project_loaded_carries_the_graph_the_restore_left(self):
+        # Writers add nodes to the session while it is restored again and
+        # again: each project:loaded must show the graph at its restore's
+        # seq, not a later one (it was rendered from the live state, which
+        # had often moved on by the time the hub mapped the restore).
+        s = unique("restore-race")
+        witness = self.graph_client(s)
+        witness.wait_for("session:connected")
+        base = command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "base"})
+        stop = threading.Event()
+
+        def write(n):
+            with requests.Session() as http:
+                i = 0
+                while not stop.is_set() and i < 2000:
+                    body = {"command": "create_node", "type": "t", "name": "w%d-%d" % (n, i)}
+                    http.post(self.ctxd.url + "/v1/sessions/%s/commands" % s, json=body, timeout=10)
+                    i += 1
+
+        writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for t in writers:
+            t.start()
+        try:
+            restores = [self.ctxd.post("/v1/sessions/%s/restore" % s, json={"seq": base["seq"]}).json()
+                        for _ in range(12)]
+        finally:
+            stop.set()
+            for t in writers:
+                t.join()
+        for restore in restores:
+            loaded = witness.wait_for("project:loaded", lambda d, seq=restore["seq"]: d["seq"] == seq)
+            at = self.ctxd.get("/v1/sessions/%s/graph?at=%d" % (s, restore["seq"])).json()
+            self.assertEqual(loaded["graph"]["seq"], restore["seq"])
+            self.assertEqual(loaded["graph"], at)
+
     def test_200_clients_get_every_event(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))

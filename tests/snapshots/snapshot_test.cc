@@ -324,6 +324,32 @@ TEST(SnapshotterTest, ReadsTheFollowerCaughtUpToTheLogWithoutWritingASnapshot) {
   EXPECT_TRUE(log->ListSnapshots().value().empty());
 }
 
+TEST(SnapshotterTest, ReadsTheStateAtAGivenSeqForwardAndBack) {
+  testutil::TempDir dir;
+  auto log = OpenLog(dir.path());
+  SnapshotPolicy policy;
+  policy.every_events = 0;
+  Snapshotter snapshotter(*log, {}, policy);
+  engine::State live;
+  RunRandom(live, 600, log.get());
+  ASSERT_TRUE(snapshotter.SnapshotNow().ok());  // the follower at the head, a snapshot there
+  RunRandom(live, 300, log.get(), 9);
+  const uint64_t head = log->head_seq();
+  // Back past the snapshot, forward, and back again before it.
+  for (uint64_t seq : {uint64_t{150}, uint64_t{400}, head - 10, head, uint64_t{1}}) {
+    engine::State read;
+    ASSERT_TRUE(snapshotter.ReadAt(seq, [&](const engine::State& state) { read = state; }).ok()) << seq;
+    auto expected = RebuildState(*log, {}, seq);
+    ASSERT_TRUE(expected.ok());
+    EXPECT_EQ(read.head_seq, seq);
+    EXPECT_TRUE(read == *expected) << seq;
+  }
+  EXPECT_FALSE(snapshotter.ReadAt(head + 1, [](const engine::State&) {}).ok());
+  engine::State caught_up;
+  ASSERT_TRUE(snapshotter.ReadCaughtUp([&](const engine::State& state) { caught_up = state; }).ok());
+  EXPECT_TRUE(caught_up == live);
+}
+
 // Polls `done` for up to 10 s.
 bool Eventually(const std::function<bool()>& done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

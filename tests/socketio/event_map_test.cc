@@ -44,9 +44,11 @@ std::vector<std::string> Names(const std::vector<MappedEvent>& mapped) {
 
 class EventMapTest : public ::testing::Test {
  protected:
-  MapLookup lookup_{
-      [](uint64_t seq) { return seq == 7 ? std::string("original") : std::string(); },
-      [](const std::string&) { return std::string("{\"seq\":42,\"session\":\"s1\",\"nodes\":[]}"); }};
+  MapLookup lookup_{[](uint64_t seq) { return seq == 7 ? std::string("original") : std::string(); },
+                    [](const std::string& session, uint64_t seq) {
+                      return "{\"seq\":" + std::to_string(seq) + ",\"session\":\"" + session +
+                             "\",\"nodes\":[]}";
+                    }};
 };
 
 TEST_F(EventMapTest, ContextSetBecomesContextUpdatedOnRoot) {
@@ -184,6 +186,15 @@ TEST_F(EventMapTest, RestoreIsProjectLoadedWithTheGraph) {
   const Json loaded = Decode(mapped[2]).second;
   EXPECT_EQ(loaded["project_id"], "seq:3");
   EXPECT_EQ(loaded["graph"]["session"], "s1");
+  EXPECT_EQ(loaded["graph"]["seq"], 42);  // the graph at the restore's own seq
+}
+
+TEST(MapsToAGraphTest, OnlyRestoresRenderAGraph) {
+  for (EventType type : {EventType::kCreateNode, EventType::kGraphBatch, EventType::kUndo, EventType::kRedo,
+                         EventType::kSave, EventType::kContextSet}) {
+    EXPECT_FALSE(MapsToAGraph(GraphEvent(type, {}))) << static_cast<int>(type);
+  }
+  EXPECT_TRUE(MapsToAGraph(GraphEvent(EventType::kGraphRestore, {})));
 }
 
 TEST(SessionGraphJsonTest, RendersNodesLikeTheGraphRoute) {
