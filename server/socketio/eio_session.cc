@@ -126,7 +126,7 @@ void EioSession::Push(Item item) {
   // handler that pushed: closing now would take the Socket.IO sockets from
   // under the code that is sending to them (a replay, held frames).
   if (queue_.size() > limits_.max_queued_packets ||
-      queued_bytes_ - largest_queued_ > limits_.max_queued_bytes) {
+      queued_bytes_ > largest_queued_ + limits_.max_queued_bytes) {
     slow_ = true;
     return PostToStrand([this] { Close("slow consumer"); });
   }

@@ -697,6 +697,37 @@ class LongReplay(unittest.TestCase):
 # ---- raw Engine.IO ---------------------------------------------------------
 
 
+class LargestPacketTakenFirst(unittest.TestCase):
+    """A session may queue 16 MiB beyond its largest packet. Once that packet
+    was taken while others stayed queued, their sum fell below it, the
+    check's unsigned difference wrapped, and the next packet closed the
+    session as a slow consumer: a polling client replaying from_seq behind
+    a long context's snapshot was closed on its second poll."""
+
+    def test_a_replay_behind_a_long_snapshot_goes_on_over_polling(self):
+        ctxd = Ctxd().start()
+        self.addCleanup(ctxd.cleanup)
+        for b in range(6):  # a 700 KB snapshot; 6,000 context_updated of ~200 bytes
+            body = {"set": {"k%d/%04d" % (b, i): "v" * 100 for i in range(1000)}}
+            self.assertEqual(ctxd.post("/v1/context", json=body).status_code, 200)
+        base = ctxd.url + "/socket.io/?EIO=4&transport=polling"
+        sid = open_packet(requests.get(base, timeout=10).text)["sid"]
+        r = requests.post(base + "&sid=" + sid, data=b'40{"from_seq":1}', timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        time.sleep(0.5)  # the snapshot is rendered and the replay queued behind it
+        packets = []
+        for _ in range(60):
+            r = requests.get(base + "&sid=" + sid, timeout=40)
+            self.assertEqual(r.status_code, 200, "after %d packets: %s" % (len(packets), r.text[:100]))
+            got = split_payload(r.text)
+            self.assertNotIn("1", got, "closed after %d packets" % len(packets))
+            packets += got
+        names = [sio_event(p)[2][0] for p in packets if sio_event(p)]
+        self.assertEqual(names[0], "context_snapshot")
+        self.assertEqual(names[1:], ["context_updated"] * (len(names) - 1))
+        self.assertGreater(len(names), 500)
+
+
 class RawEngineIO(unittest.TestCase):
     """Engine.IO edge cases with python-requests and a raw WebSocket."""
 
