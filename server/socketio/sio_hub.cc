@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <iterator>
 
 #include "server/stream_hub.h"
 
@@ -197,7 +198,7 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
       auto state = store_.StateAt(seq);
       return state.ok() ? SessionGraphJson(*state, session) : std::string("null");
     };
-    std::vector<std::string> packets;
+    ReplayPage page;
     size_t bytes = 0;
     for (uint64_t next = std::max<uint64_t>(from, 1); next <= to;) {
       auto events = store_.ReadEvents(next, kPage);
@@ -205,18 +206,26 @@ void SioHub::Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to
       if (events->empty()) break;
       for (const auto& event : *events) {
         if (event.seq > to) break;
+        std::vector<std::string> packets;  // the event's, which go whole or not at all
+        size_t event_bytes = 0;
         for (auto& mapped : MapEvent(event, lookup)) {
           if (mapped.nsp != nsp || (nsp == Nsp::kGraph && mapped.room != room)) continue;
-          bytes += mapped.packet.size();
-          if (packets.size() >= max_packets || bytes > max_bytes) {
-            return done(Status::Unavailable("too many events to replay"));
-          }
+          event_bytes += mapped.packet.size();
           packets.push_back(std::move(mapped.packet));
         }
+        const bool full =
+            page.packets.size() + packets.size() > max_packets || bytes + event_bytes > max_bytes;
+        if (full && !page.packets.empty()) {
+          page.last_seq = event.seq - 1;
+          return done(std::move(page));
+        }
+        bytes += event_bytes;
+        std::move(packets.begin(), packets.end(), std::back_inserter(page.packets));
       }
       next = events->back().seq + 1;
     }
-    done(std::move(packets));
+    page.last_seq = to;
+    done(std::move(page));
   });
 }
 

@@ -85,10 +85,16 @@ class SioHub {
   void ExpectOwnSet(const std::string& command_id, const FrameSink* sink);
   void ForgetOwnSet(const std::string& command_id);
 
-  // On the worker pool: the packets for `nsp`/`room` of the events
-  // [from, to], at most `max_packets` and `max_bytes` of them (more: `done`
-  // gets kUnavailable).
-  using ReplayDone = std::function<void(StatusOr<std::vector<std::string>> packets)>;
+  // On the worker pool: the packets for `nsp`/`room` of the events from
+  // `from` on, up to `to`, a page of whole events: it ends before the event
+  // that would take it past `max_packets` or `max_bytes` (the first event
+  // goes in whatever it holds). `last_seq` is the last event read: the next
+  // page starts after it; `to` once all were.
+  struct ReplayPage {
+    std::vector<std::string> packets;
+    uint64_t last_seq = 0;
+  };
+  using ReplayDone = std::function<void(StatusOr<ReplayPage> page)>;
   void Replay(Nsp nsp, const std::string& room, uint64_t from, uint64_t to, size_t max_packets,
               size_t max_bytes, ReplayDone done);
 

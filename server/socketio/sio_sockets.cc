@@ -13,13 +13,22 @@ namespace ctxd::server::socketio {
 namespace {
 
 constexpr std::string_view kRejected = "Connection rejected by server";
-constexpr size_t kMaxReplayPackets = 100000;
-constexpr size_t kMaxReplayBytes = size_t{64} << 20;
+// A replay is read from the log a page at a time (SioHub::Replay), so a
+// client far behind holds one page, not all it missed.
+constexpr size_t kReplayPagePackets = 4096;
+constexpr size_t kReplayPageBytes = size_t{4} << 20;
 // Replay packets (and bytes) queued in the session at a time: a replay may
 // be far more than a session may queue (SessionLimits), so it goes out as
 // it is taken.
 constexpr size_t kReplayWindow = 1024;
 constexpr size_t kReplayWindowBytes = 1024 * 1024;
+// Live frames go to a session only while it holds fewer than these (the
+// largest new frame not counted); past them the client is read the events
+// from the log, paced like a replay, instead. One command can map to more
+// frames than a session may queue (a batch of 20,000 create_node), which
+// closed every socket of its room as a slow consumer.
+constexpr size_t kLiveBacklogPackets = 4096;
+constexpr size_t kLiveBacklogBytes = size_t{4} << 20;
 
 // The whole context as one JSON object (context_snapshot).
 std::string RenderContext(const engine::State& state) {
@@ -159,17 +168,17 @@ void SioSockets::Attach(Nsp nsp, std::optional<uint64_t> from_seq) {
   });
 }
 
-// Sends the events in [from_seq, published] from the log, holding the live
-// frames until they are out (OnReplay).
-void SioSockets::Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published) {
-  if (!from_seq || *from_seq > published) return;
+// Sends the events in [from_seq, to] from the log, a page at a time,
+// holding the live frames until they are out (OnReplay).
+void SioSockets::Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t to) {
+  if (!from_seq || *from_seq > to) return;
   Socket& socket = *sockets_[static_cast<int>(nsp)];
   socket.replaying = true;
-  hub_.Replay(nsp, socket.room, *from_seq, published, kMaxReplayPackets, kMaxReplayBytes,
-              [this, sink = host_.sink(), nsp, sid = socket.sid,
-               published](StatusOr<std::vector<std::string>> packets) mutable {
-                host_.PostToStrand([this, sink, nsp, sid, published, packets = std::move(packets)]() mutable {
-                  OnReplay(nsp, sid, published, std::move(packets));
+  socket.replay_to = to;
+  hub_.Replay(nsp, socket.room, *from_seq, to, kReplayPagePackets, kReplayPageBytes,
+              [this, sink = host_.sink(), nsp, sid = socket.sid](StatusOr<SioHub::ReplayPage> page) mutable {
+                host_.PostToStrand([this, sink, nsp, sid, page = std::move(page)]() mutable {
+                  OnReplay(nsp, sid, std::move(page));
                 });
               });
 }
@@ -188,14 +197,13 @@ void SioSockets::ConnectGraph(Socket& socket) {
                               PresencePayload(socket.room, hub_.RoomSize(socket.room), NowTimestamp())));
 }
 
-void SioSockets::OnReplay(Nsp nsp, const std::string& sid, uint64_t published,
-                          StatusOr<std::vector<std::string>> packets) {
+void SioSockets::OnReplay(Nsp nsp, const std::string& sid, StatusOr<SioHub::ReplayPage> page) {
   auto& socket = sockets_[static_cast<int>(nsp)];
   if (!socket || socket->sid != sid || !socket->replaying) return;  // gone, or connected again since
-  if (!packets.ok()) return host_.Fail("from_seq replay failed: " + packets.status().message());
-  socket->replay = std::move(*packets);
+  if (!page.ok()) return host_.Fail("from_seq replay failed: " + page.status().message());
+  socket->replay = std::move(page->packets);
   socket->replay_sent = 0;
-  socket->replay_last_seq = published;
+  socket->replay_last_seq = page->last_seq;
   PumpReplay(nsp);
 }
 
@@ -227,11 +235,11 @@ void SioSockets::OnRoom() {
 }
 
 // Sends the live frames held for the socket in `nsp` and stops holding them;
-// first, if logged frames were dropped meanwhile (Hold), replays the log
-// from where the socket is to what the hub has published.
+// first, while the replay has pages to go, or if logged frames were dropped
+// meanwhile (Hold), reads on from the log up to what the hub has published.
 void SioSockets::ReleaseHeld(Nsp nsp) {
   Socket& socket = *sockets_[static_cast<int>(nsp)];
-  if (socket.overflowed) {
+  if (socket.overflowed || socket.next_seq <= socket.replay_to) {
     socket.overflowed = false;
     const uint64_t published = hub_.published_seq();
     if (socket.next_seq <= published) return Replay(nsp, socket.next_seq, published);
@@ -246,6 +254,7 @@ void SioSockets::OnFrames(Nsp nsp, const std::vector<FramePtr>& frames) {
   auto& socket = sockets_[static_cast<int>(nsp)];
   if (!socket) return;
   if (socket->replaying) return Hold(*socket, frames);
+  if (Backlogged(*socket, frames)) return CatchUpFromLog(nsp, frames);
   const FrameSink* self = host_.sink().get();
   for (const FramePtr& frame : frames) {
     if (frame->seq != 0) {
@@ -254,6 +263,33 @@ void SioSockets::OnFrames(Nsp nsp, const std::vector<FramePtr>& frames) {
     }
     if (frame->except != self) host_.Deliver(frame);
   }
+}
+
+// Whether queueing the frames not sent yet would leave the session holding
+// more than kLiveBacklog* for this client.
+bool SioSockets::Backlogged(const Socket& socket, const std::vector<FramePtr>& frames) const {
+  size_t packets = 0, bytes = 0, largest = 0;
+  for (const FramePtr& frame : frames) {
+    if (frame->seq < socket.next_seq) continue;  // sent, or outside the log (seq 0)
+    ++packets;
+    bytes += frame->packet().size();
+    largest = std::max(largest, frame->packet().size());
+  }
+  return packets > 0 && (host_.queued_packets() + packets > kLiveBacklogPackets ||
+                         host_.queued_bytes() + bytes - largest > kLiveBacklogBytes);
+}
+
+// Sends the logged frames from the log instead, as a replay from the first
+// not sent; frames outside the log wait for it (Hold). The hub has
+// published every frame it offers, so the replay reaches them all.
+void SioSockets::CatchUpFromLog(Nsp nsp, const std::vector<FramePtr>& frames) {
+  Socket& socket = *sockets_[static_cast<int>(nsp)];
+  uint64_t from = 0;
+  for (const FramePtr& frame : frames) {
+    if (frame->seq == 0) socket.held.push_back(frame);
+    if (from == 0 && frame->seq >= socket.next_seq) from = frame->seq;
+  }
+  Replay(nsp, from, hub_.published_seq());
 }
 
 // Live frames that arrive during a replay (or a long snapshot) wait for it.

@@ -74,18 +74,20 @@ class SioSockets {
     // A replay read from the log, sent as the session takes it (PumpReplay).
     std::vector<std::string> replay;
     size_t replay_sent = 0;
-    uint64_t replay_last_seq = 0;  // the replay ends at this seq
+    uint64_t replay_last_seq = 0;  // this page of the replay ends at this seq
+    uint64_t replay_to = 0;        // and the whole replay at this one
   };
 
   void OnConnect(const SioPacket& packet);
   void ConnectRoot(std::string_view context);  // the context as a JSON object
   void ConnectGraph(Socket& socket);
   void Attach(Nsp nsp, std::optional<uint64_t> from_seq);
-  void Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t published);
-  void OnReplay(Nsp nsp, const std::string& sid, uint64_t published,
-                StatusOr<std::vector<std::string>> packets);
+  void Replay(Nsp nsp, std::optional<uint64_t> from_seq, uint64_t to);
+  void OnReplay(Nsp nsp, const std::string& sid, StatusOr<SioHub::ReplayPage> page);
   void PumpReplay(Nsp nsp);
   static bool ReplayWaits(const std::optional<Socket>& socket);
+  bool Backlogged(const Socket& socket, const std::vector<FramePtr>& frames) const;
+  void CatchUpFromLog(Nsp nsp, const std::vector<FramePtr>& frames);
   void Hold(Socket& socket, const std::vector<FramePtr>& frames);
   void ReleaseHeld(Nsp nsp);
   void Disconnect(Nsp nsp);

@@ -484,6 +484,25 @@ class Scenarios:
             self.assertEqual(loaded["graph"]["seq"], restore["seq"])
             self.assertEqual(loaded["graph"], at)
 
+    def test_one_command_of_more_events_than_a_session_may_queue(self):
+        # A batch of 20,000 create_node maps to 20,002 packets at once, more
+        # than the 16,384 a session may queue: it closed every socket of the
+        # room as a slow consumer. Past the backlog the client is now read
+        # the events from the log, paced, and stays connected.
+        s = unique("big-batch")
+        rec = self.graph_client(s)
+        rec.wait_for("session:connected")
+        ops = [{"command": "create_node", "type": "t", "name": "n", "node_id": "n%05d" % i} for i in range(20000)]
+        batch = command(self.ctxd, s, {"command": "batch", "commands": ops})
+        rec.wait_for("command:executed", lambda d: d["command_id"] == batch["command_id"], timeout=120)
+        after = command(self.ctxd, s, {"command": "create_node", "type": "t", "name": "after", "node_id": "after"})
+        rec.wait_for("command:executed", lambda d: d["command_id"] == after["command_id"])
+        created = [d["node_id"] for ns, name, d in rec.events if name == "graph:node-created"]
+        self.assertEqual(created, ["n%05d" % i for i in range(20000)] + ["after"])
+        self.assertTrue(rec.client.connected)
+        self.assertEqual([name for ns, name, d in rec.events if name.startswith("command:")],
+                         ["command:executing", "command:executed"] * 2)
+
     def test_200_clients_get_every_event(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
