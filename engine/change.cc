@@ -21,27 +21,29 @@ Change InvertOne(const PropPut& c) {
 }
 Change InvertOne(const PropDel& c) { return PropPut{c.node, c.name, c.old, std::nullopt}; }
 
-// One overload per primitive: the bytes of its strings.
+// One overload per primitive: what its strings hold.
 uint64_t StringBytes(const std::optional<std::string>& s) { return s ? s->size() : 0; }
-uint64_t StringBytes(const Props& props) {
-  uint64_t bytes = 0;
-  for (const auto& [name, value] : props) bytes += name.size() + value.size();
-  return bytes;
+ChangeSize Sized(uint64_t string_bytes, const Props* props = nullptr) {
+  ChangeSize size{string_bytes, 0};
+  if (props == nullptr) return size;
+  size.props = props->size();
+  for (const auto& [name, value] : *props) size.string_bytes += name.size() + value.size();
+  return size;
 }
-uint64_t StringBytes(const CtxPut& c) { return c.key.size() + c.value.size() + StringBytes(c.old); }
-uint64_t StringBytes(const CtxDel& c) { return c.key.size() + c.old.size(); }
-uint64_t StringBytes(const NodeAdd& c) {
-  return c.node.size() + c.type.size() + c.name.size() + StringBytes(c.props);
+ChangeSize SizeOfOne(const CtxPut& c) { return Sized(c.key.size() + c.value.size() + StringBytes(c.old)); }
+ChangeSize SizeOfOne(const CtxDel& c) { return Sized(c.key.size() + c.old.size()); }
+ChangeSize SizeOfOne(const NodeAdd& c) {
+  return Sized(c.node.size() + c.type.size() + c.name.size(), &c.props);
 }
-uint64_t StringBytes(const NodeRemove& c) {
-  return c.node.size() + c.type.size() + c.name.size() + StringBytes(c.props);
+ChangeSize SizeOfOne(const NodeRemove& c) {
+  return Sized(c.node.size() + c.type.size() + c.name.size(), &c.props);
 }
-uint64_t StringBytes(const EdgeAdd& c) { return c.parent.size() + c.child.size(); }
-uint64_t StringBytes(const EdgeRemove& c) { return c.parent.size() + c.child.size(); }
-uint64_t StringBytes(const PropPut& c) {
-  return c.node.size() + c.name.size() + c.value.size() + StringBytes(c.old);
+ChangeSize SizeOfOne(const EdgeAdd& c) { return Sized(c.parent.size() + c.child.size()); }
+ChangeSize SizeOfOne(const EdgeRemove& c) { return Sized(c.parent.size() + c.child.size()); }
+ChangeSize SizeOfOne(const PropPut& c) {
+  return Sized(c.node.size() + c.name.size() + c.value.size() + StringBytes(c.old));
 }
-uint64_t StringBytes(const PropDel& c) { return c.node.size() + c.name.size() + c.old.size(); }
+ChangeSize SizeOfOne(const PropDel& c) { return Sized(c.node.size() + c.name.size() + c.old.size()); }
 
 }  // namespace
 
@@ -56,9 +58,13 @@ std::vector<Change> Invert(const std::vector<Change>& changes) {
   return inverse;
 }
 
+ChangeSize SizeOf(const Change& change) {
+  return std::visit([](const auto& c) { return SizeOfOne(c); }, change);
+}
+
 uint64_t ChangeBytes(const Change& change) {
   constexpr uint64_t kPerChange = 64;
-  return kPerChange + std::visit([](const auto& c) { return StringBytes(c); }, change);
+  return kPerChange + SizeOf(change).string_bytes;
 }
 
 const char* ChangeName(const Change& change) {

@@ -75,6 +75,14 @@ Change Invert(const Change& change);
 // The changes that undo `changes`: reversed, each inverted.
 std::vector<Change> Invert(const std::vector<Change>& changes);
 
+// What a change's strings hold: keys, ids, names, values and old values (a
+// property counts its name and value), and how many properties it carries.
+struct ChangeSize {
+  uint64_t string_bytes = 0;
+  uint64_t props = 0;
+};
+ChangeSize SizeOf(const Change& change);
+
 // The bytes of a change's strings plus a fixed 64 for the change itself: the
 // measure of an undo entry (UndoEntry::bytes). A pure function of the
 // content; changing it changes which entries a replay keeps.

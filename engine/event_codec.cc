@@ -98,35 +98,14 @@ void EncodeFields(ByteWriter& w, const PropDel& c) {
   w.Str(c.old);
 }
 
-// Payload bytes of a change, for reserving the output buffer up front.
-size_t PropsBytes(const Props& props) {
-  size_t size = 0;
-  for (const auto& [name, value] : props) size += name.size() + value.size() + 4;
-  return size;
-}
-size_t OptionalBytes(const std::optional<std::string>& s) { return s ? s->size() : 0; }
-size_t PayloadBytes(const CtxPut& c) { return c.key.size() + c.value.size() + OptionalBytes(c.old); }
-size_t PayloadBytes(const CtxDel& c) { return c.key.size() + c.old.size(); }
-size_t PayloadBytes(const NodeAdd& c) {
-  return c.node.size() + c.type.size() + c.name.size() + PropsBytes(c.props);
-}
-size_t PayloadBytes(const NodeRemove& c) {
-  return c.node.size() + c.type.size() + c.name.size() + PropsBytes(c.props);
-}
-size_t PayloadBytes(const EdgeAdd& c) { return c.parent.size() + c.child.size(); }
-size_t PayloadBytes(const EdgeRemove& c) { return c.parent.size() + c.child.size(); }
-size_t PayloadBytes(const PropPut& c) {
-  return c.node.size() + c.name.size() + c.value.size() + OptionalBytes(c.old);
-}
-size_t PayloadBytes(const PropDel& c) { return c.node.size() + c.name.size() + c.old.size(); }
-
 // An upper bound of the encoded size when strings are shorter than 16 KiB
 // (two-byte length prefixes), so that encoding allocates once.
 size_t EstimateSize(const Event& event) {
   size_t size = 58 + event.actor.size() + event.session.size() + event.command_id.size() +
                 event.label.size() + event.result.size();
   for (const auto& change : event.changes) {
-    size += 16 + std::visit([](const auto& c) { return PayloadBytes(c); }, change);
+    const ChangeSize change_size = SizeOf(change);
+    size += 16 + change_size.string_bytes + 4 * change_size.props;
   }
   return size;
 }

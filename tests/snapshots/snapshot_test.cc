@@ -305,13 +305,18 @@ TEST(SnapshotterTest, WritesEveryNEventsAndKeepsTheNewest) {
   }
 }
 
-TEST(SnapshotterTest, ReadsTheFollowerCaughtUpToTheLogWithoutWritingASnapshot) {
+// A log in a temporary directory, a snapshotter over it that takes no
+// snapshot of its own accord, and the state the log's events make.
+struct FollowerFixture {
   testutil::TempDir dir;
-  auto log = OpenLog(dir.path());
-  SnapshotPolicy policy;
-  policy.every_events = 0;
-  Snapshotter snapshotter(*log, {}, policy);
+  std::unique_ptr<log::EventLog> log = OpenLog(dir.path());
+  Snapshotter snapshotter{*log, {}, SnapshotPolicy{.every_events = 0}};
   engine::State live;
+};
+
+TEST(SnapshotterTest, ReadsTheFollowerCaughtUpToTheLogWithoutWritingASnapshot) {
+  FollowerFixture f;
+  auto& [dir, log, snapshotter, live] = f;
   for (uint32_t round = 0; round < 3; ++round) {
     RunRandom(live, 200, log.get(), round);
     engine::State read;
@@ -325,12 +330,8 @@ TEST(SnapshotterTest, ReadsTheFollowerCaughtUpToTheLogWithoutWritingASnapshot) {
 }
 
 TEST(SnapshotterTest, ReadsTheStateAtAGivenSeqForwardAndBack) {
-  testutil::TempDir dir;
-  auto log = OpenLog(dir.path());
-  SnapshotPolicy policy;
-  policy.every_events = 0;
-  Snapshotter snapshotter(*log, {}, policy);
-  engine::State live;
+  FollowerFixture f;
+  auto& [dir, log, snapshotter, live] = f;
   RunRandom(live, 600, log.get());
   ASSERT_TRUE(snapshotter.SnapshotNow().ok());  // the follower at the head, a snapshot there
   RunRandom(live, 300, log.get(), 9);
